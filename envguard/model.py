@@ -1,0 +1,142 @@
+"""The normalised inventory every loader produces and every later stage reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NewType
+
+from packaging.utils import canonicalize_name
+
+NormalizedName = NewType("NormalizedName", str)
+
+
+def normalize(name: str) -> NormalizedName:
+    """PEP 503 normalisation: `Foo.Bar_baz` and `foo-bar-baz` are the same project."""
+    return NormalizedName(canonicalize_name(name))
+
+
+class Kind(str, enum.Enum):
+    REGISTRY = "registry"
+    URL = "url"
+    VCS = "vcs"
+    PATH = "path"
+    EDITABLE = "editable"
+    LOCAL_PROJECT = "local project"
+
+
+# Group vocabulary shared by every loader, so that rules never need to know the format:
+# "main" is the default/production set, dependency groups keep their own (normalised) name,
+# extras are "extra:<name>". An empty tuple means the file does not say.
+MAIN = "main"
+DEV = "dev"
+
+
+def extra_group(extra: str) -> str:
+    return f"extra:{normalize(extra)}"
+
+
+@dataclass(frozen=True, order=True)
+class Package:
+    name: NormalizedName
+    version: str | None
+    kind: Kind
+    groups: tuple[str, ...]
+    marker: str | None
+    path: str
+    line: int
+    # Only for requirement lines without an exact pin: the specifier as written (e.g. ">=2,<3").
+    specifier: str | None = None
+
+    @property
+    def is_third_party(self) -> bool:
+        return self.kind is not Kind.LOCAL_PROJECT
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem tied to a place in a file: warnings keep the run going, errors stop that source."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line or 1}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What one loader read from one entry file (and the files it includes)."""
+
+    packages: tuple[Package, ...]
+    # Files read besides the entry file (requirements includes), for caching and display.
+    included: tuple[str, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    format: str
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    path: str
+    sources: tuple[Source, ...]
+    packages: tuple[Package, ...]
+    # Sources found in the service directory but not read because a stronger record exists.
+    ignored: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inventory:
+    root: str
+    services: tuple[Service, ...]
+    errors: tuple[Diagnostic, ...] = ()
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A policy exception: a finding it matches is reported as suppressed, never hidden."""
+
+    package: str  # normalised name or glob
+    reason: str
+    expires: str  # ISO date
+    services: tuple[str, ...] = ()  # names or globs; empty means every service
+    rule: str | None = None  # rule name (e.g. "denied-package"); None means every rule
+    owner: str | None = None
+    path: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # stable code, e.g. "EG101"
+    name: str  # stable name, e.g. "unapproved-plugin"
+    severity: Severity
+    service: str
+    package: str | None
+    version: str | None
+    message: str
+    hint: str
+    locations: tuple[Location, ...]
+    exception: Waiver | None = None
+
+    @property
+    def suppressed(self) -> bool:
+        return self.exception is not None

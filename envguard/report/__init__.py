@@ -1,0 +1,1 @@
+"""One module per output format; each renders a finished result and never recomputes it."""

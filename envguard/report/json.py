@@ -1,0 +1,110 @@
+"""The JSON documents: the stable, documented contracts every other format derives from."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from envguard.model import Diagnostic, Finding, Inventory, Package, Severity, Waiver
+
+if TYPE_CHECKING:
+    from envguard.check import CheckResult
+
+INVENTORY_SCHEMA = "envguard.inventory/1"
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def diagnostic(item: Diagnostic) -> dict[str, Any]:
+    return {"path": item.path, "line": item.line, "message": item.message}
+
+
+def package(item: Package) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "version": item.version,
+        "kind": item.kind.value,
+        "groups": list(item.groups),
+        "marker": item.marker,
+        "path": item.path,
+        "line": item.line,
+        "specifier": item.specifier,
+    }
+
+
+def inventory_document(inventory: Inventory) -> dict[str, Any]:
+    return {
+        "schema": INVENTORY_SCHEMA,
+        "services": [
+            {
+                "name": service.name,
+                "path": service.path,
+                "sources": [{"path": s.path, "format": s.format} for s in service.sources],
+                "ignored_sources": [{"path": s.path, "format": s.format} for s in service.ignored],
+                "packages": [package(p) for p in service.packages],
+            }
+            for service in inventory.services
+        ],
+        "errors": [diagnostic(e) for e in inventory.errors],
+        "warnings": [diagnostic(w) for w in inventory.warnings],
+    }
+
+
+REPORT_SCHEMA = "envguard.report/1"
+
+
+def waiver(item: Waiver | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {
+        "package": item.package,
+        "services": list(item.services),
+        "rule": item.rule,
+        "reason": item.reason,
+        "expires": item.expires,
+        "owner": item.owner,
+        "path": item.path,
+        "line": item.line,
+    }
+
+
+def finding(item: Finding) -> dict[str, Any]:
+    first = item.locations[0] if item.locations else None
+    return {
+        "rule": item.rule,
+        "name": item.name,
+        "severity": item.severity.value,
+        "service": item.service,
+        "package": item.package,
+        "version": item.version,
+        "message": item.message,
+        "hint": item.hint,
+        "path": first.path if first else None,
+        "line": first.line if first else None,
+        "locations": [{"path": loc.path, "line": loc.line} for loc in item.locations],
+        "suppressed": item.suppressed,
+        "exception": waiver(item.exception),
+    }
+
+
+def summary(result: CheckResult) -> dict[str, int]:
+    active = [f for f in result.findings if not f.suppressed]
+    return {
+        "services": len(result.inventory.services),
+        "errors": sum(1 for f in active if f.severity is Severity.ERROR),
+        "warnings": sum(1 for f in active if f.severity is Severity.WARNING),
+        "suppressed": sum(1 for f in result.findings if f.suppressed),
+    }
+
+
+def report_document(result: CheckResult) -> dict[str, Any]:
+    return {
+        "schema": REPORT_SCHEMA,
+        "policy": list(result.policy_files),
+        "findings": [finding(f) for f in result.findings],
+        "summary": summary(result),
+        "errors": [diagnostic(e) for e in result.errors],
+        "warnings": [diagnostic(w) for w in result.warnings],
+    }

@@ -1,0 +1,57 @@
+"""Reading dependency files as text, the same way for every loader."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+from envguard.errors import SourceError
+
+MAX_BYTES = 50 * 1024 * 1024
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def read_text(path: Path, display: str | None = None) -> str:
+    """Decode a file, honouring a byte-order mark; universal newlines, BOM removed."""
+    shown = display if display is not None else str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise SourceError(shown, None, f"file is too large ({size} bytes; the limit is {MAX_BYTES})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(shown, None, f"cannot read file: {exc.strerror or exc}") from None
+    return decode(data, shown)
+
+
+def decode(data: bytes, shown: str) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            try:
+                text = body.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise SourceError(shown, None, f"not valid {encoding.upper()} text ({exc.reason})") from None
+            return _normalize_newlines(text)
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise SourceError(shown, data.count(b"\n", 0, nul) + 1, "binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(shown, line, f"not valid UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    return _normalize_newlines(text)
+
+
+def _normalize_newlines(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text

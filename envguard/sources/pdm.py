@@ -1,0 +1,135 @@
+"""pdm.lock: lock_version 3.x to 4.5 (and the pdm 0.x/1.x files without a lock_version).
+
+Groups come from each package's `groups` (lock_version 4.4.1+, `inherit_metadata`) or the
+`sections` older pdm wrote: "default" is "main", every other name is kept normalised, because the
+lock does not say whether a group is an extra or a dev group. Without either key, a lock that
+covers one group only (`metadata.groups`) puts every package in it; otherwise the groups are
+unknown, ().
+
+pdm writes one entry per extras combination of a package (`coverage` and `coverage[toml]`); such
+entries, same name, version, marker and kind, become one package with the union of their groups,
+at the line of the first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from envguard.errors import SourceError
+from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
+from envguard.sources import _text, _toml
+
+NEWEST_LOCK_VERSION = "4.5"
+
+_VCS_KEYS = ("git", "hg", "svn", "bzr")
+
+
+def load(path: Path, shown: str) -> Loaded:
+    text = _text.read_text(path, shown)
+    data = _toml.parse_toml(text, shown)
+    tables = _toml.array_of_tables(data, "package", text, shown)
+    names = [table.get("name") for table in tables]
+    lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names])
+    lock_groups, warnings = _metadata(data, text, shown)
+    merged: dict[tuple[str, str | None, str | None, Kind], Package] = {}
+    for table, line in zip(tables, lines):
+        package = _package(table, line, lock_groups, shown)
+        key = (package.name, package.version, package.marker, package.kind)
+        first = merged.get(key)
+        if first is not None:
+            package = replace(first, groups=tuple(sorted(set(first.groups) | set(package.groups))))
+        merged[key] = package
+    return Loaded(packages=tuple(merged.values()), warnings=warnings)
+
+
+def _metadata(data: dict[str, Any], text: str, shown: str) -> tuple[tuple[str, ...], tuple[Diagnostic, ...]]:
+    """The groups every package is in when the lock covers a single group, and lock_version warnings."""
+    metadata = data.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise SourceError(shown, _toml.key_line(text, "metadata"), "`metadata` is not a table")
+    groups = metadata.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        line = _toml.key_line(text, "groups")
+        raise SourceError(shown, line, "`metadata.groups` is not an array of strings")
+    lock_groups = _normalize_groups(groups) if len(groups) == 1 else ()
+    return lock_groups, _version_warnings(metadata.get("lock_version"), text, shown)
+
+
+def _version_warnings(version: Any, text: str, shown: str) -> tuple[Diagnostic, ...]:
+    if version is None:
+        return ()
+    line = _toml.key_line(text, "lock_version")
+    if not isinstance(version, str):
+        raise SourceError(shown, line, "`metadata.lock_version` is not a string")
+    major = re.match(r"\d+", version)
+    # pdm refuses another major version; envguard reads on, since the keys it needs have never moved.
+    if major is None or int(major.group()) > int(NEWEST_LOCK_VERSION.split(".")[0]):
+        known = NEWEST_LOCK_VERSION
+        message = f"unknown lock_version {version!r} (envguard knows up to {known}); read as {known}"
+        return (Diagnostic(shown, line, message),)
+    return ()
+
+
+def _normalize_groups(groups: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({MAIN if group == "default" else normalize(group) for group in groups}))
+
+
+def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], shown: str) -> Package:
+    raw_name = table.get("name")
+    if not isinstance(raw_name, str) or not raw_name.strip():
+        raise SourceError(shown, line, "package without a `name`")
+    kind = _kind(table, raw_name, line, shown)
+    version = table.get("version")
+    # pdm always writes a version; a hand-made direct reference without one is still a clear record.
+    if version is None and kind is Kind.REGISTRY:
+        raise SourceError(shown, line, f"package `{raw_name}` without a `version`")
+    if version is not None and not isinstance(version, str):
+        raise SourceError(shown, line, f"`version` of package `{raw_name}` is not a string")
+    marker = table.get("marker")
+    if marker is not None and not isinstance(marker, str):
+        raise SourceError(shown, line, f"`marker` of package `{raw_name}` is not a string")
+    return Package(
+        name=normalize(raw_name),
+        version=version,
+        kind=kind,
+        groups=_groups(table, lock_groups, raw_name, line, shown),
+        marker=marker or None,
+        path=shown,
+        line=line,
+    )
+
+
+def _groups(
+    table: dict[str, Any], lock_groups: tuple[str, ...], raw_name: str, line: int, shown: str
+) -> tuple[str, ...]:
+    # Older pdm called groups "sections".
+    key = "groups" if "groups" in table else "sections"
+    groups = table.get(key)
+    if groups is None:
+        return lock_groups
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        raise SourceError(shown, line, f"`{key}` of package `{raw_name}` is not an array of strings")
+    return _normalize_groups(groups)
+
+
+def _kind(table: dict[str, Any], raw_name: str, line: int, shown: str) -> Kind:
+    editable = table.get("editable", False)
+    if not isinstance(editable, bool):
+        raise SourceError(shown, line, f"`editable` of package `{raw_name}` is not true or false")
+    origins = {key: table[key] for key in (*_VCS_KEYS, "path", "url") if key in table}
+    for key, value in origins.items():
+        if not isinstance(value, str):
+            raise SourceError(shown, line, f"`{key}` of package `{raw_name}` is not a string")
+    if editable:
+        return Kind.EDITABLE
+    if any(key in origins for key in _VCS_KEYS):
+        return Kind.VCS
+    if "path" in origins:
+        return Kind.PATH
+    if "url" in origins:
+        # Old pdm wrote local archives as `url = "file:///${PROJECT_ROOT}/..."`.
+        return Kind.PATH if origins["url"].lower().startswith("file:") else Kind.URL
+    return Kind.REGISTRY

@@ -1,0 +1,118 @@
+"""What pip says is installed: `pip inspect` reports and `pip list --format=json` output.
+
+Both describe one environment, not a dependency declaration: there are no groups and no markers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from envguard.errors import SourceError
+from envguard.model import Kind, Loaded, Package, normalize
+from envguard.sources import _json
+from envguard.sources._json import parse_json
+from envguard.sources._text import read_text
+
+# "0" is the experimental report of pip 22.2-22.3, with the same layout as the stable "1".
+_INSPECT_VERSIONS = ("0", "1")
+
+
+def load_inspect(path: Path, shown: str) -> Loaded:
+    text = read_text(path, shown)
+    if not text.strip():
+        return Loaded(())
+    data = parse_json(text, shown)
+    lines = _json.LineIndex(text)
+    start = _json.root(text)
+    if not isinstance(data, dict):
+        raise SourceError(shown, lines.line(start), "a pip inspect report must be a JSON object")
+    positions = _json.members(text, start)
+
+    def key_line(key: str) -> int:
+        return lines.line(positions[key][0]) if key in positions else lines.line(start)
+
+    version = data.get("version")
+    if version not in _INSPECT_VERSIONS:
+        found = "no 'version'" if version is None else f"version {version!r}"
+        raise SourceError(shown, key_line("version"), f"unsupported pip inspect report ({found}; expected version '1')")
+    installed = data.get("installed")
+    if not isinstance(installed, list):
+        raise SourceError(shown, key_line("installed"), "a pip inspect report needs an 'installed' array")
+    offsets = _json.items(text, positions["installed"][1])
+    return Loaded(tuple(_inspected(item, shown, lines.line(offset)) for item, offset in zip(installed, offsets)))
+
+
+def load_list(path: Path, shown: str) -> Loaded:
+    text = read_text(path, shown)
+    if not text.strip():
+        return Loaded(())
+    data = parse_json(text, shown)
+    lines = _json.LineIndex(text)
+    start = _json.root(text)
+    if not isinstance(data, list):
+        raise SourceError(shown, lines.line(start), "pip list output must be a JSON array (pip list --format=json)")
+    offsets = _json.items(text, start)
+    return Loaded(tuple(_listed(item, shown, lines.line(offset)) for item, offset in zip(data, offsets)))
+
+
+def _inspected(item: Any, shown: str, line: int) -> Package:
+    if not isinstance(item, dict):
+        raise SourceError(shown, line, "an entry of 'installed' must be a JSON object")
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict):
+        raise SourceError(shown, line, "an entry of 'installed' has no 'metadata' object")
+    name = _name(metadata, "an entry of 'installed' has no 'metadata.name'", shown, line)
+    version = metadata.get("version")
+    if not isinstance(version, str):
+        raise SourceError(shown, line, f"installed package '{name}' has no 'metadata.version'")
+    return _package(name, version, _direct_kind(item.get("direct_url"), name, shown, line), shown, line)
+
+
+def _direct_kind(direct_url: Any, name: str, shown: str, line: int) -> Kind:
+    """The kind a PEP 610 direct URL record implies; no record means it came from an index."""
+    if direct_url is None:
+        return Kind.REGISTRY
+    if not isinstance(direct_url, dict):
+        raise SourceError(shown, line, f"'direct_url' of installed package '{name}' must be a JSON object")
+    if "vcs_info" in direct_url:
+        return Kind.VCS
+    if "dir_info" in direct_url:
+        dir_info = direct_url["dir_info"]
+        return Kind.EDITABLE if isinstance(dir_info, dict) and dir_info.get("editable") is True else Kind.PATH
+    url = direct_url.get("url")
+    # An archive installed from the local disk is a path like any local directory.
+    if isinstance(url, str) and url.lower().startswith("file:"):
+        return Kind.PATH
+    return Kind.URL
+
+
+def _listed(item: Any, shown: str, line: int) -> Package:
+    if not isinstance(item, dict):
+        raise SourceError(shown, line, "an entry of pip list output must be a JSON object")
+    name = _name(item, "an entry of pip list output has no 'name'", shown, line)
+    version = item.get("version")
+    if not isinstance(version, str):
+        raise SourceError(shown, line, f"package '{name}' of pip list output has no 'version'")
+    # pip list cannot tell index installs from direct URL ones; only editables are marked.
+    kind = Kind.EDITABLE if item.get("editable_project_location") is not None else Kind.REGISTRY
+    return _package(name, version, kind, shown, line)
+
+
+def _name(record: dict[str, Any], message: str, shown: str, line: int) -> str:
+    name = record.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SourceError(shown, line, message)
+    return name
+
+
+def _package(name: str, version: str, kind: Kind, shown: str, line: int) -> Package:
+    return Package(
+        name=normalize(name),
+        version=version,
+        kind=kind,
+        groups=(),
+        marker=None,
+        path=shown,
+        line=line,
+    )

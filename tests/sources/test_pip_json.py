@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envguard.errors import SourceError
+from envguard.model import Kind, Package, normalize
+from envguard.sources.pip_json import load_inspect, load_list
+
+SHOWN = "svc/pip-inspect.json"
+
+# Shaped like `pip inspect` output (pip indents with 2 spaces); written for this test.
+INSPECT = """\
+{
+  "version": "1",
+  "pip_version": "24.0",
+  "installed": [
+    {
+      "metadata": {
+        "metadata_version": "2.1",
+        "name": "requests",
+        "version": "2.31.0",
+        "requires_dist": ["charset-normalizer<4,>=2", "PySocks!=1.5.7,>=1.5.6; extra == \\"socks\\""]
+      },
+      "metadata_location": "/venv/lib/python3.12/site-packages/requests-2.31.0.dist-info",
+      "installer": "pip",
+      "requested": true
+    },
+    {
+      "metadata": {"metadata_version": "2.1", "name": "MyTool", "version": "0.3.0"},
+      "metadata_location": "/home/me/src/mytool/mytool.egg-info",
+      "direct_url": {"url": "file:///home/me/src/mytool", "dir_info": {"editable": true}}
+    },
+    {
+      "metadata": {"metadata_version": "2.1", "name": "widgets", "version": "1.2.0"},
+      "direct_url": {
+        "url": "https://github.com/acme/widgets.git",
+        "vcs_info": {"vcs": "git", "commit_id": "5f1c0a7d3e0e4b2a9c0e6b6f2a1d3c4b5e6f7a8b"}
+      }
+    },
+    {
+      "metadata": {"metadata_version": "2.1", "name": "local_lib", "version": "0.1"},
+      "direct_url": {"url": "file:///srv/src/local_lib", "dir_info": {}}
+    },
+    {
+      "metadata": {"metadata_version": "2.1", "name": "gadget", "version": "2.0"},
+      "direct_url": {"url": "https://files.example.com/gadget-2.0.tar.gz", "archive_info": {"hashes": {}}}
+    },
+    {
+      "metadata": {"metadata_version": "2.1", "name": "wheel-from-disk", "version": "3.0"},
+      "direct_url": {"url": "file:///srv/wheels/wheel_from_disk-3.0-py3-none-any.whl", "archive_info": {}}
+    }
+  ],
+  "environment": {"implementation_name": "cpython", "python_version": "3.12", "sys_platform": "linux"}
+}
+"""
+
+# pip writes `pip list --format=json` on one line; written for this test.
+LIST = (
+    '[{"name": "Django", "version": "4.2.11"}, '
+    '{"name": "mytool", "version": "0.3.0", "editable_project_location": "/home/me/src/mytool"}, '
+    '{"name": "typing_extensions", "version": "4.12.2"}]\n'
+)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "report.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _package(name: str, version: str, kind: Kind, line: int, shown: str = SHOWN) -> Package:
+    return Package(normalize(name), version, kind, (), None, shown, line)
+
+
+def _inspect_error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SourceError) as raised:
+        load_inspect(_write(tmp_path, text), SHOWN)
+    return str(raised.value)
+
+
+def _list_error(tmp_path: Path, text: str) -> str:
+    with pytest.raises(SourceError) as raised:
+        load_list(_write(tmp_path, text), "svc/pip-list.json")
+    return str(raised.value)
+
+
+def _report(installed: object, version: object = "1") -> str:
+    return json.dumps({"version": version, "pip_version": "24.0", "installed": installed}, indent=2)
+
+
+def test_inspect_kinds_from_direct_url_and_entry_lines(tmp_path: Path) -> None:
+    assert load_inspect(_write(tmp_path, INSPECT), SHOWN).packages == (
+        _package("requests", "2.31.0", Kind.REGISTRY, 5),
+        _package("mytool", "0.3.0", Kind.EDITABLE, 16),
+        _package("widgets", "1.2.0", Kind.VCS, 21),
+        _package("local-lib", "0.1", Kind.PATH, 28),
+        _package("gadget", "2.0", Kind.URL, 32),
+        # A local archive is a path like a local directory.
+        _package("wheel-from-disk", "3.0", Kind.PATH, 36),
+    )
+
+
+def test_inspect_line_is_where_the_entry_starts_whatever_its_key_order(tmp_path: Path) -> None:
+    installed = [
+        {"direct_url": {"url": "file:///src/a", "dir_info": {"editable": True}}, "metadata": {"name": "a", "version": "1"}},
+        {"metadata": {"name": "b", "version": "2"}},
+    ]
+    text = _report(installed)
+    packages = load_inspect(_write(tmp_path, text), SHOWN).packages
+    starts = [number for number, line in enumerate(text.split("\n"), start=1) if line == "    {"]
+    assert [p.line for p in packages] == starts
+
+
+def test_inspect_keeps_raw_versions_and_experimental_report_version(tmp_path: Path) -> None:
+    text = _report([{"metadata": {"name": "Odd_Name", "version": "not a version"}}], version="0")
+    assert [(p.name, p.version) for p in load_inspect(_write(tmp_path, text), SHOWN).packages] == [
+        ("odd-name", "not a version")
+    ]
+
+
+@pytest.mark.parametrize("text", ["", "\n", '{"version": "1", "installed": []}'])
+def test_inspect_without_packages(tmp_path: Path, text: str) -> None:
+    assert load_inspect(_write(tmp_path, text), SHOWN).packages == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "1: invalid JSON: Expecting value"),
+        ("\n[]", "2: a pip inspect report must be a JSON object"),
+        ('{"installed": []}', "1: unsupported pip inspect report (no 'version'; expected version '1')"),
+        (
+            '{"installed": [],\n "version": "2"}',
+            "2: unsupported pip inspect report (version '2'; expected version '1')",
+        ),
+        ('{"version": "1"}', "1: a pip inspect report needs an 'installed' array"),
+        ('{"version": "1",\n "installed": {}}', "2: a pip inspect report needs an 'installed' array"),
+        ('{"version": "1", "installed": [\n"requests"]}', "2: an entry of 'installed' must be a JSON object"),
+        ('{"version": "1", "installed": [\n{}]}', "2: an entry of 'installed' has no 'metadata' object"),
+        (
+            '{"version": "1", "installed": [\n{"metadata": {"version": "1"}}]}',
+            "2: an entry of 'installed' has no 'metadata.name'",
+        ),
+        (
+            '{"version": "1", "installed": [{"metadata": {"name": "a", "version": "1"}},\n{"metadata": {"name": "b"}}]}',
+            "2: installed package 'b' has no 'metadata.version'",
+        ),
+        (
+            '{"version": "1", "installed": [\n{"metadata": {"name": "b", "version": "1"}, "direct_url": "x"}]}',
+            "2: 'direct_url' of installed package 'b' must be a JSON object",
+        ),
+    ],
+)
+def test_inspect_malformed(tmp_path: Path, text: str, message: str) -> None:
+    assert _inspect_error(tmp_path, text) == f"{SHOWN}:{message}"
+
+
+def test_list_on_one_line(tmp_path: Path) -> None:
+    shown = "svc/pip-list.json"
+    assert load_list(_write(tmp_path, LIST), shown).packages == (
+        _package("django", "4.2.11", Kind.REGISTRY, 1, shown),
+        _package("mytool", "0.3.0", Kind.EDITABLE, 1, shown),
+        _package("typing-extensions", "4.12.2", Kind.REGISTRY, 1, shown),
+    )
+
+
+def test_list_pretty_printed_has_a_line_per_entry(tmp_path: Path) -> None:
+    text = json.dumps(json.loads(LIST), indent=2)
+    assert [p.line for p in load_list(_write(tmp_path, text), "x").packages] == [2, 6, 11]
+
+
+@pytest.mark.parametrize("text", ["", "[]"])
+def test_list_without_packages(tmp_path: Path, text: str) -> None:
+    assert load_list(_write(tmp_path, text), "x").packages == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("WARNING: pip is old\n[]", "1: invalid JSON: Expecting value"),
+        ('{"name": "a"}', "1: pip list output must be a JSON array (pip list --format=json)"),
+        ('[\n"requests"]', "2: an entry of pip list output must be a JSON object"),
+        ('[\n{"version": "1"}]', "2: an entry of pip list output has no 'name'"),
+        ('[\n{"name": " ", "version": "1"}]', "2: an entry of pip list output has no 'name'"),
+        ('[{"name": "a", "version": "1"},\n{"name": "b", "version": null}]', "2: package 'b' of pip list output has no 'version'"),
+    ],
+)
+def test_list_malformed(tmp_path: Path, text: str, message: str) -> None:
+    assert _list_error(tmp_path, text) == f"svc/pip-list.json:{message}"

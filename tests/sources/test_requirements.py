@@ -1,0 +1,711 @@
+from __future__ import annotations
+
+import posixpath
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.specifiers import SpecifierSet
+
+from envguard.errors import SourceError
+from envguard.model import Diagnostic, Kind, Loaded, Package, normalize
+from envguard.sources.requirements import load
+from tests.corpus import Case, cases
+
+# --------------------------------------------------------------------------------------------
+# Corpus
+# --------------------------------------------------------------------------------------------
+
+# Fixtures envguard rejects where the origin skipped lines or tolerated a cycle. Each gives the
+# error envguard raises and, where the rest of the file is still worth comparing, the lines of
+# the entry file to blank so that it loads (None: nothing left to compare).
+_REJECTED: dict[str, tuple[str, tuple[int, ...] | None]] = {
+    # pip rejects every line of this file; the origin skips them one by one.
+    "osv-scalibr__invalid": (
+        "invalid.txt:1: invalid requirement: Expected semicolon (after name with no version specifier) or end",
+        None,
+    ),
+    # Include cycles are errors in envguard (and in pip 26); the origins stop recursing.
+    "osv-scalibr__loop": ("other-loop.txt:2: include cycle: loop.txt -> other-loop.txt -> loop.txt", None),
+    "osv-scanner__cyclic-r-self": (
+        "cyclic-r-self.txt:1: include cycle: cyclic-r-self.txt -> cyclic-r-self.txt",
+        (1,),
+    ),
+    "osv-scanner__cyclic-r-complex-1": (
+        "pip/cyclic-r-complex-2.txt:1: include cycle: "
+        "pip/cyclic-r-complex-1.txt -> pip/cyclic-r-complex-2.txt -> pip/cyclic-r-complex-1.txt",
+        None,
+    ),
+    # The fixture names a constraints file that the origin does not have; pip fails on it too.
+    "osv-scalibr__example": ("example.txt:22: constraint file 'constraints.txt' not found", (22,)),
+    # pip rejects `--config-settings` without KEY=VALUE, `--hash` without algo:digest, empty
+    # versions and words between the requirement and its options; the origin skips them.
+    "osv-scalibr__per_req_options": (
+        "per_req_options.txt:3: --config-settings needs KEY=VALUE (got 'bar')",
+        (3, 5, 7, 13, 20, 24, 28, 30, 36),
+    ),
+    # `-e` of a plain https URL, a missing -r file, the unknown option `--requirements` and a
+    # nameless `==2.3.4` are all pip errors; the origin skips those lines.
+    "syft__requires": (
+        "requirements.txt:8: 'https://github.com/pecan/pecan.git' is not a valid editable requirement: "
+        "give a local project directory or a VCS URL (git+..., hg+..., svn+..., bzr+...)",
+        (8, 9, 10, 23),
+    ),
+    # pip starts a comment only at a `#` after whitespace: `Jinja2==3.0.0#comment` is invalid.
+    "trivy__pip__requirements_comments": (
+        "requirements_comments.txt:6: invalid requirement: "
+        "Expected comma (within version specifier), semicolon (after version specifier) or end",
+        (6,),
+    ),
+    # `==5.*.*` and `==4.*.1` are not valid specifiers; the origin skips them.
+    "trivy__pip__requirements_compatible": (
+        "requirements_compatible.txt:4: invalid requirement: "
+        ".* suffix cannot be used with pre-release, post-release, dev or local versions",
+        (4, 5),
+    ),
+    # A line with a specifier and no name.
+    "trivy__pip__requirements_no_version": (
+        "requirements_no_version.txt:3: invalid requirement: "
+        "Expected package name at the start of dependency specifier",
+        (3,),
+    ),
+    # Template placeholders are not requirements.
+    "trivy__pip__requirements_with_templating_engine": (
+        "requirements_with_templating_engine.txt:1: invalid requirement: "
+        "Expected package name at the start of dependency specifier",
+        None,
+    ),
+}
+
+# The errors the origins expect, with envguard's wording.
+_EXPECTED_ERRORS = {
+    "osv-scanner__with-bad-r-option": "with-bad-r-option.txt:3: requirement file './does-not-exist.txt' not found",
+    "syft__glob-paths__src": (
+        "requirements.txt:1: invalid requirement: Expected semicolon (after name with no version specifier) or end"
+    ),
+}
+
+# (case, normalised name) -> the version envguard reports where the origin reports another.
+_VERSION_OVERRIDES = {
+    # pip strips every backslash at the end of `bar == 4.5\\` and joins the next line: 4.5.6.
+    ("osv-scanner__line-continuation", "bar"): "4.5.6",
+}
+
+# Packages envguard reports that the origin leaves out, beyond what its reporting rule explains.
+_EXTRA = {
+    # `qwert==${MY_VARIABLE_1}`: the origin drops lines with a variable; envguard keeps the raw version.
+    "osv-scalibr__env_var": {"qwert"},
+}
+
+
+def _origin_reports(case: Case, package: Package) -> bool:
+    """Which of envguard's packages the origin's rule (see `semantics`) would report at all."""
+    origin = case.id.split("__")[0]
+    if origin in ("osv-scalibr", "osv-scanner") or "minimum-version" in case.expected["semantics"]:
+        return package.kind is Kind.REGISTRY  # URL, path and -e lines are skipped
+    return package.version is not None  # syft, trivy: exact pins only
+
+
+def _load_case(case: Case, tmp_path: Path) -> tuple[Loaded | None, set[int]]:
+    rejected = _REJECTED.get(case.id)
+    if rejected is None:
+        return load(case.file, case.expected["file"]), set()
+    message, blanked = rejected
+    with pytest.raises(SourceError) as caught:
+        load(case.file, case.expected["file"])
+    assert str(caught.value) == message
+    if blanked is None:
+        return None, set()
+    copy = tmp_path / case.id
+    shutil.copytree(case.directory, copy)
+    entry = copy / case.expected["file"]
+    lines = entry.read_bytes().split(b"\n")
+    for number in blanked:
+        lines[number - 1] = b""
+    entry.write_bytes(b"\n".join(lines))
+    return load(entry, case.expected["file"]), set(blanked)
+
+
+def _matches(case: Case, package: Package, expected: dict[str, Any]) -> bool:
+    declared = expected.get("declared_in")
+    if declared:
+        if (package.path, package.line) != (declared["file"], declared["line"]):
+            return False
+    elif "line" in expected:
+        if (package.path, package.line) != (case.expected["file"], expected["line"]):
+            return False
+    elif case.id.startswith("osv-scanner__"):
+        # This origin's groups are the stems of the files declaring the package.
+        if posixpath.splitext(posixpath.basename(package.path))[0] not in expected["groups"]:
+            return False
+    if "version" not in expected:
+        return True
+    wanted: str | None = _VERSION_OVERRIDES.get((case.id, package.name), expected["version"])
+    if package.specifier is None:
+        return package.version == wanted
+    # Unpinned: origins report null, a 0.0.0 placeholder or a bound of the range.
+    return wanted in (None, "0.0.0") or SpecifierSet(package.specifier).contains(wanted, prereleases=True)
+
+
+@pytest.mark.parametrize("case", cases("requirements"))
+def test_corpus(case: Case, tmp_path: Path) -> None:
+    if case.expected["expect_error"]:
+        with pytest.raises(SourceError) as caught:
+            load(case.file, case.expected["file"])
+        assert str(caught.value) == _EXPECTED_ERRORS[case.id]
+        return
+    loaded, blanked = _load_case(case, tmp_path)
+    if loaded is None:
+        return
+    expected = [p for p in case.expected["packages"] if p.get("line") not in blanked]
+    for wanted in expected:
+        candidates = [p for p in loaded.packages if p.name == normalize(wanted["name"])]
+        assert any(_matches(case, p, wanted) for p in candidates), (wanted, candidates)
+    reported = {p.name for p in loaded.packages if _origin_reports(case, p)}
+    assert reported == {normalize(p["name"]) for p in expected} | _EXTRA.get(case.id, set())
+    assert all(len(p.groups) == 1 for p in loaded.packages)
+
+
+def test_corpus_example_reads_every_line_form(tmp_path: Path) -> None:
+    """The pip documentation example, with the constraints file it names."""
+    from tests.corpus import CORPUS
+
+    directory = CORPUS / "requirements" / "osv-scalibr__example"
+    if not directory.is_dir():
+        pytest.skip("corpus not present")
+    shutil.copytree(directory, tmp_path / "case")
+    (tmp_path / "case" / "constraints.txt").write_text("pytest<9\n")
+    loaded = load(tmp_path / "case" / "example.txt", "example.txt")
+    assert [(p.name, p.version, p.kind, p.line, p.specifier) for p in loaded.packages] == [
+        ("pytest", None, Kind.REGISTRY, 3, ""),
+        ("pytest-cov", None, Kind.REGISTRY, 4, ""),
+        ("beautifulsoup4", None, Kind.REGISTRY, 5, ""),
+        ("docopt", "0.6.1", Kind.REGISTRY, 8, None),
+        ("requests", None, Kind.REGISTRY, 9, ">=2.8.1,==2.8.*"),
+        ("urllib3", None, Kind.URL, 10, None),
+        ("keyring", None, Kind.REGISTRY, 13, ">=4.1.1"),
+        ("coverage", None, Kind.REGISTRY, 15, "!=3.5"),
+        ("mopidy-dirble", None, Kind.REGISTRY, 17, "~=1.1"),
+        ("pandas", "2.2.3", Kind.REGISTRY, 1, None),
+        ("numpy", None, Kind.URL, 25, None),
+        ("wxpython-phoenix", None, Kind.URL, 28, None),
+    ]
+    assert loaded.packages[4].marker == 'python_version < "2.7"'
+    assert loaded.packages[9].path == "other-requirements.txt"
+    assert loaded.included == ("other-requirements.txt", "constraints.txt")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for inline files
+# --------------------------------------------------------------------------------------------
+
+
+def _write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load(directory: Path, text: str, name: str = "requirements.txt") -> Loaded:
+    return load(_write(directory, name, text), name)
+
+
+def _error(directory: Path, text: str, name: str = "requirements.txt") -> str:
+    with pytest.raises(SourceError) as caught:
+        _load(directory, text, name)
+    return str(caught.value)
+
+
+def _one(directory: Path, text: str) -> Package:
+    (package,) = _load(directory, text).packages
+    return package
+
+
+def _messages(warnings: tuple[Diagnostic, ...]) -> list[str]:
+    return [str(w) for w in warnings]
+
+
+# --------------------------------------------------------------------------------------------
+# Lines, continuations, comments
+# --------------------------------------------------------------------------------------------
+
+
+def test_continuations_keep_the_first_line_number(tmp_path: Path) -> None:
+    text = "# header\n\nfoo==1.0 \\\n    --hash=sha256:abc \\\n    --hash=sha256:def\nbar==2.0\n"
+    loaded = _load(tmp_path, text)
+    assert [(p.name, p.version, p.line) for p in loaded.packages] == [("foo", "1.0", 3), ("bar", "2.0", 6)]
+
+
+def test_continuation_rules_follow_pip(tmp_path: Path) -> None:
+    text = (
+        "foo==\\\n\\\n \\\n1.2.3\n"  # a version split over lines
+        "bar == 4.5\\\\\n.6\n"  # every trailing backslash is stripped
+        "baz == 7.8.9 # \\\nbaz == 1.2.3\n"  # the comment is stripped after joining
+        "qux==1.0 \\\n# a comment ends the continuation\n"
+        "# comment lines ending in a backslash do not continue \\\n"
+        "last==1.0 \\"  # continuation at the end of the file
+    )
+    loaded = _load(tmp_path, text)
+    assert [(p.name, p.version, p.line) for p in loaded.packages] == [
+        ("foo", "1.2.3", 1),
+        ("bar", "4.5.6", 5),
+        ("baz", "7.8.9", 7),
+        ("qux", "1.0", 9),
+        ("last", "1.0", 12),
+    ]
+
+
+def test_hash_inside_a_url_is_not_a_comment(tmp_path: Path) -> None:
+    package = _one(tmp_path, "pkg @ https://host.example/pkg-1.0.tar.gz#sha256=abc  # trailing comment\n")
+    assert (package.name, package.kind) == ("pkg", Kind.URL)
+
+
+def test_hash_without_space_before_it_is_part_of_the_requirement(tmp_path: Path) -> None:
+    assert _error(tmp_path, "Jinja2==3.0.0#comment\n") == (
+        "requirements.txt:1: invalid requirement: "
+        "Expected comma (within version specifier), semicolon (after version specifier) or end"
+    )
+
+
+def test_empty_and_comment_only_files(tmp_path: Path) -> None:
+    assert _load(tmp_path, "").packages == ()
+    assert _load(tmp_path, "# only\n   # comments\n\n").packages == ()
+
+
+def test_utf16_file_with_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes("\ufeffattrs==20.3.0 \\\r\n  --hash=sha256:abc\r\nsix==1.0\r\n".encode("utf-16-le"))
+    loaded = load(path, "requirements.txt")
+    assert [(p.name, p.version, p.line) for p in loaded.packages] == [("attrs", "20.3.0", 1), ("six", "1.0", 3)]
+
+
+# --------------------------------------------------------------------------------------------
+# Requirement forms
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "version", "specifier"),
+    [
+        ("Foo.Bar==1.0", "1.0", None),
+        ("foo == 1.2-alpha", "1.2-alpha", None),
+        ("foo===1.0-custom", "1.0-custom", None),
+        ("foo==1.0+cpu", "1.0+cpu", None),
+        ("foo==1.*", None, "==1.*"),
+        ("foo>=2, <3", None, ">=2,<3"),
+        ("foo (>=2, <3)", None, ">=2,<3"),
+        ("foo!=3.5", None, "!=3.5"),
+        ("foo~=1.1", None, "~=1.1"),
+        ("foo==1.0,==1.0", None, "==1.0,==1.0"),
+        ("foo", None, ""),
+        ("foo[bar, baz]==2.0", "2.0", None),
+    ],
+)
+def test_versions_and_specifiers(tmp_path: Path, line: str, version: str | None, specifier: str | None) -> None:
+    package = _one(tmp_path, line + "\n")
+    assert (package.version, package.specifier, package.kind) == (version, specifier, Kind.REGISTRY)
+
+
+def test_package_fields(tmp_path: Path) -> None:
+    package = _one(tmp_path, "Zope.Interface[x]==5.4.0;python_version<'3.8'\n")
+    assert package == Package(
+        name=normalize("zope-interface"),
+        version="5.4.0",
+        kind=Kind.REGISTRY,
+        groups=("main",),
+        marker='python_version < "3.8"',
+        path="requirements.txt",
+        line=1,
+    )
+
+
+def test_same_package_under_disjoint_markers_is_kept_twice(tmp_path: Path) -> None:
+    text = "torch==2.5.1+cpu ; sys_platform == 'linux'\ntorch==2.5.1 ; sys_platform == 'darwin'\n"
+    assert [(p.version, p.marker) for p in _load(tmp_path, text).packages] == [
+        ("2.5.1+cpu", 'sys_platform == "linux"'),
+        ("2.5.1", 'sys_platform == "darwin"'),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "kind"),
+    [
+        ("pkg @ https://host.example/pkg-1.0.tar.gz", "pkg", Kind.URL),
+        ("pkg @ git+https://github.com/o/pkg.git@v1.0#subdirectory=src", "pkg", Kind.VCS),
+        ("pkg @ hg+https://hg.example/pkg", "pkg", Kind.VCS),
+        ("pkg @ file:///srv/pkg", "pkg", Kind.PATH),
+        ("pkg @ file:///srv/pkg-1.0-py3-none-any.whl", "pkg", Kind.PATH),
+        ("https://host.example/some_pkg-1.0-py3-none-any.whl", "some-pkg", Kind.URL),
+        ("https://host.example/Some.Pkg-1.0.tar.gz", "some-pkg", Kind.URL),
+        ("git+https://github.com/o/repo.git@v1#egg=My_Pkg", "my-pkg", Kind.VCS),
+        ("./wheels/numpy-1.9.2-cp34-none-win32.whl", "numpy", Kind.URL),
+        ("numpy-1.9.2-cp34-none-win32.whl", "numpy", Kind.URL),
+    ],
+)
+def test_direct_references(tmp_path: Path, line: str, name: str, kind: Kind) -> None:
+    package = _one(tmp_path, line + "\n")
+    assert (package.name, package.version, package.kind, package.specifier) == (name, None, kind, None)
+
+
+def test_url_marker_needs_a_space_after_the_semicolon(tmp_path: Path) -> None:
+    package = _one(tmp_path, "https://host.example/pkg-1.0-py3-none-any.whl; python_version >= '3'\n")
+    assert (package.name, package.marker) == ("pkg", 'python_version >= "3"')
+
+
+def test_pinned_name_before_a_url(tmp_path: Path) -> None:
+    package = _one(tmp_path, "GithubSampleProject == 3.7.1 @ git+https://github.com/o/r@releases/tag/v3.7.1\n")
+    assert (package.name, package.version, package.kind) == ("githubsampleproject", "3.7.1", Kind.VCS)
+
+
+def test_local_directory_is_named_from_its_pyproject(tmp_path: Path) -> None:
+    _write(tmp_path, "libs/tool/pyproject.toml", '[project]\nname = "Acme.Tool"\nversion = "1.0"\n')
+    loaded = _load(tmp_path, "./libs/tool\n")
+    assert [(p.name, p.version, p.kind) for p in loaded.packages] == [("acme-tool", None, Kind.PATH)]
+    assert loaded.included == ("libs/tool/pyproject.toml",)
+
+
+def test_editable_forms(tmp_path: Path) -> None:
+    _write(tmp_path, "pyproject.toml", '[project]\nname = "service"\n')
+    _write(tmp_path, "libs/tool/pyproject.toml", '[project]\nname = "tool"\n')
+    text = (
+        "-e .\n"
+        "-e ./libs/tool[dev]\n"
+        "--editable=git+https://github.com/o/repo.git@abc#egg=acme_widgets\n"
+        "-e git://github.com/o/repo.git#egg=other\n"
+        f"-e file://{tmp_path}/libs/tool\n"
+    )
+    loaded = _load(tmp_path, text)
+    assert [(p.name, p.version, p.kind, p.line) for p in loaded.packages] == [
+        ("service", None, Kind.EDITABLE, 1),
+        ("tool", None, Kind.EDITABLE, 2),
+        ("acme-widgets", None, Kind.EDITABLE, 3),
+        ("other", None, Kind.EDITABLE, 4),
+        ("tool", None, Kind.EDITABLE, 5),
+    ]
+    assert loaded.included[:2] == ("pyproject.toml", "libs/tool/pyproject.toml")
+
+
+def test_environment_variables_are_kept_unexpanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERSION", "9.9")
+    text = (
+        "--extra-index-url https://${TOKEN}@pkgs.example/simple\n"
+        "foo==${VERSION}\n"
+        "bar==1.${MINOR}.0\n"
+        "baz>=${MIN}\n"
+        "qux @ https://${TOKEN}@host.example/qux-1.0.tar.gz\n"
+    )
+    loaded = _load(tmp_path, text)
+    assert [(p.name, p.version, p.specifier, p.kind) for p in loaded.packages] == [
+        ("foo", "${VERSION}", None, Kind.REGISTRY),
+        ("bar", "1.${MINOR}.0", None, Kind.REGISTRY),
+        ("baz", None, ">=${MIN}", Kind.REGISTRY),
+        ("qux", None, None, Kind.URL),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("asdf==", "invalid requirement: Expected semicolon (after name with no version specifier) or end"),
+        ("==1.0", "invalid requirement: Expected package name at the start of dependency specifier"),
+        ("example archive", "invalid requirement: Expected semicolon (after name with no version specifier) or end"),
+        (
+            "foo=1.0",
+            "invalid requirement: Expected semicolon (after name with no version specifier) or end "
+            "('=' is not a version operator: use '==' for a pin)",
+        ),
+        (
+            "numpy=1.18.1=pypi_0",
+            "invalid requirement: Expected semicolon (after name with no version specifier) or end "
+            "('=' is not a version operator: use '==' for a pin)",
+        ),
+        (
+            "./missing/dir",
+            "invalid requirement: Expected package name at the start of dependency specifier "
+            "(it looks like a path, but there is no directory './missing/dir')",
+        ),
+        (
+            "foo==1.0; python_version ~= ",
+            "invalid requirement: bad marker: Expected a marker variable or quoted string",
+        ),
+        ("${NAME}==1.0", "invalid requirement: the project name cannot come from an environment variable"),
+        (
+            "foo==1.0 unexpected --hash=sha256:abc",
+            "invalid requirement: "
+            "Expected comma (within version specifier), semicolon (after version specifier) or end",
+        ),
+        (
+            "https://host.example/download",
+            "cannot tell the project name of 'https://host.example/download'; "
+            "write it as '<name> @ https://host.example/download'",
+        ),
+        (
+            "https://host.example/not-a-wheel.whl",
+            "invalid wheel file name 'not-a-wheel.whl': "
+            "Invalid wheel filename (wrong number of parts): 'not-a-wheel'",
+        ),
+        ("git+https://host.example/r.git#egg=bad name", "invalid #egg= project name 'bad name'"),
+        (
+            "-e https://github.com/pecan/pecan.git",
+            "'https://github.com/pecan/pecan.git' is not a valid editable requirement: "
+            "give a local project directory or a VCS URL (git+..., hg+..., svn+..., bzr+...)",
+        ),
+        (
+            "-e git+https://github.com/o/r.git",
+            "cannot tell the project name of editable 'git+https://github.com/o/r.git'; add #egg=<name>",
+        ),
+    ],
+)
+def test_invalid_requirements(tmp_path: Path, line: str, message: str) -> None:
+    assert _error(tmp_path, "ok==1.0\n" + line + "\n") == f"requirements.txt:2: {message}"
+
+
+def test_local_directory_without_a_project_name(tmp_path: Path) -> None:
+    (tmp_path / "legacy").mkdir()
+    assert _error(tmp_path, "-e ./legacy\n") == (
+        "requirements.txt:1: cannot tell the project name of './legacy': "
+        "no pyproject.toml there (envguard does not run setup.py)"
+    )
+    _write(tmp_path, "dynamic/pyproject.toml", "[build-system]\nrequires = []\n")
+    assert _error(tmp_path, "./dynamic\n") == (
+        "requirements.txt:1: cannot tell the project name of './dynamic': "
+        "dynamic/pyproject.toml has no valid [project] name"
+    )
+    _write(tmp_path, "broken/pyproject.toml", "[project\n")
+    assert _error(tmp_path, "./broken\n").startswith("broken/pyproject.toml:1: invalid TOML: ")
+
+
+# --------------------------------------------------------------------------------------------
+# Options
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_pip_option_is_accepted(tmp_path: Path) -> None:
+    text = (
+        "-i https://pypi.example/simple\n"
+        "--index-url=https://pypi.example/simple\n"
+        "--pypi-url https://pypi.example/simple\n"
+        '--extra-index-url "https://other.example/simple"\n'
+        "--no-index\n"
+        "-f ./wheels\n"
+        "--find-links=https://host.example/links\n"
+        "--no-binary :all:\n"
+        "--only-binary=numpy,scipy\n"
+        "--prefer-binary\n"
+        "--require-hashes\n"
+        "--no-require-hashes\n"
+        "--pre\n"
+        "--all-releases :all:\n"
+        "--only-final numpy\n"
+        "--no-deps-for torch\n"
+        "--trusted-host host.example\n"
+        "--use-feature=fast-deps\n"
+        "--extra-index https://abbreviated.example/simple\n"
+        "foo==1.0 --hash=sha256:abc --hash sha512:def -C key=value --config-settings=k=v\n"
+        "bar==1.0 --global-option=--no-user-cfg --install-option='--prefix=/x'\n"
+    )
+    loaded = _load(tmp_path, text)
+    assert [(p.name, p.line) for p in loaded.packages] == [("foo", 20), ("bar", 21)]
+    assert loaded.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("--requirements other.txt", "unknown pip option '--requirements'"),
+        ("foo==1.0 --frobnicate", "unknown pip option '--frobnicate'"),
+        ("-x foo", "unknown pip option '-x'"),
+        (
+            "--no value",
+            "ambiguous pip option '--no' (could be --no-binary, --no-deps-for, --no-index, --no-require-hashes)",
+        ),
+        ("-r", "option -r needs a value"),
+        ("foo==1.0 --hash", "option --hash needs a value"),
+        ("--pre=yes", "option --pre takes no value"),
+        (
+            "foo==1.0 --hash=wrongformat",
+            "--hash needs a hash name and a value, like sha256:abcde... (got 'wrongformat')",
+        ),
+        ("foo==1.0 --hash=", "--hash needs a hash name and a value, like sha256:abcde... (got '')"),
+        ("foo==1.0 --hash=md5:abc", "--hash algorithm 'md5' is not allowed; use sha256, sha384 or sha512"),
+        ("foo==1.0 -C bar", "-C needs KEY=VALUE (got 'bar')"),
+        ("--no-binary -x", "--no-binary needs :all:, :none: or project names (got '-x')"),
+        ('--index-url "https://unclosed', "cannot split options: No closing quotation"),
+    ],
+)
+def test_invalid_options(tmp_path: Path, line: str, message: str) -> None:
+    assert _error(tmp_path, line + "\n") == f"requirements.txt:1: {message}"
+
+
+def test_options_pip_ignores_give_warnings(tmp_path: Path) -> None:
+    _write(tmp_path, "a.txt", "a==1\n")
+    _write(tmp_path, "b.txt", "b==1\n")
+    text = (
+        "foo==1.0 --hash=sha256:abc trailing words\n"
+        "bar==1.0 --index-url https://x.example/simple\n"
+        "--hash=sha256:abc\n"
+        "-r a.txt -r b.txt\n"
+        "-e git+https://h.example/r.git#egg=baz --hash=sha256:abc\n"
+    )
+    loaded = _load(tmp_path, text)
+    assert [p.name for p in loaded.packages] == ["foo", "bar", "a", "baz"]
+    assert _messages(loaded.warnings) == [
+        "requirements.txt:1: pip ignores the text after the options: 'trailing words'",
+        "requirements.txt:2: pip ignores --index-url on a requirement line",
+        "requirements.txt:3: pip ignores --hash on a line without a requirement",
+        "requirements.txt:4: pip reads only the first file named on a line ('a.txt')",
+        "requirements.txt:5: pip ignores --hash on an editable line",
+    ]
+
+
+def test_a_line_starting_with_an_option_letter_is_an_option(tmp_path: Path) -> None:
+    # optparse reads `-foo==1.0` as `-f oo==1.0` (find-links), exactly as pip does.
+    assert _load(tmp_path, "-foo==1.0\n").packages == ()
+
+
+# --------------------------------------------------------------------------------------------
+# Includes and constraints
+# --------------------------------------------------------------------------------------------
+
+
+def test_nested_includes_keep_their_own_paths_and_lines(tmp_path: Path) -> None:
+    _write(tmp_path, "svc/requirements/base.txt", "# base\nrequests==2.31.0\n-r ../../shared/common.txt\n")
+    _write(tmp_path, "shared/common.txt", "six==1.16.0\n")
+    path = _write(tmp_path, "svc/requirements.txt", "flask==3.0.0\n-r requirements/base.txt\nclick==8.1.7\n")
+    loaded = load(path, "svc/requirements.txt")
+    assert [(p.name, p.path, p.line, p.groups) for p in loaded.packages] == [
+        ("flask", "svc/requirements.txt", 1, ("main",)),
+        ("requests", "svc/requirements/base.txt", 2, ("base",)),
+        ("six", "shared/common.txt", 1, ("base",)),
+        ("click", "svc/requirements.txt", 3, ("main",)),
+    ]
+    assert loaded.included == ("svc/requirements/base.txt", "shared/common.txt")
+
+
+def test_included_files_take_their_own_group_or_the_includers(tmp_path: Path) -> None:
+    _write(tmp_path, "requirements.txt", "django==5.0\n")
+    _write(tmp_path, "common.txt", "six==1.0\n")
+    _write(tmp_path, "requirements-test.txt", "pytest==8.0\n-r common.txt\n")
+    text = "-r requirements.txt\n-r common.txt\n-r requirements-test.txt\nruff==0.4\n"
+    loaded = _load(tmp_path, text, "requirements-dev.txt")
+    assert [(p.name, p.path, p.groups) for p in loaded.packages] == [
+        ("django", "requirements.txt", ("main",)),
+        ("six", "common.txt", ("dev", "test")),  # one line, read for two groups
+        ("pytest", "requirements-test.txt", ("test",)),
+        ("ruff", "requirements-dev.txt", ("dev",)),
+    ]
+
+
+def test_a_file_included_twice_is_reported_once(tmp_path: Path) -> None:
+    _write(tmp_path, "base.txt", "django==0.1.0\n")
+    _write(tmp_path, "test.txt", "-r ./base.txt\nrequests==1.2.3\n")
+    loaded = _load(tmp_path, "-r base.txt\n-r test.txt\nrequests==1.2.3\n")
+    assert [(p.name, p.path, p.line) for p in loaded.packages] == [
+        ("django", "base.txt", 1),
+        ("requests", "test.txt", 2),
+        ("requests", "requirements.txt", 3),
+    ]
+    assert loaded.included == ("base.txt", "test.txt")
+
+
+def test_constraints_are_read_but_record_no_package(tmp_path: Path) -> None:
+    _write(tmp_path, "constraints.txt", "urllib3<2\n-r extra.txt\n")
+    _write(tmp_path, "extra.txt", "idna==3.7\n")
+    loaded = _load(tmp_path, "requests\n--constraint constraints.txt\n")
+    # pip reads a -r inside a constraints file as requirements, not constraints.
+    assert [(p.name, p.path) for p in loaded.packages] == [("requests", "requirements.txt"), ("idna", "extra.txt")]
+    assert loaded.included == ("constraints.txt", "extra.txt")
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("urllib3 >=", "invalid requirement: Expected semicolon (after name with no version specifier) or end"),
+        ("urllib3[socks]<2", "constraints cannot have extras"),
+        ("-e git+https://h.example/r.git#egg=x", "editable requirements are not allowed as constraints"),
+        ("./somewhere", "unnamed requirements are not allowed as constraints ('./somewhere')"),
+    ],
+)
+def test_invalid_constraints(tmp_path: Path, constraint: str, message: str) -> None:
+    (tmp_path / "somewhere").mkdir()
+    _write(tmp_path, "c.txt", "# constraints\n" + constraint + "\n")
+    assert _error(tmp_path, "requests\n-c c.txt\n") == f"c.txt:2: {message}"
+
+
+def test_include_errors(tmp_path: Path) -> None:
+    message = "requirements.txt:2: requirement file 'missing.txt' not found"
+    assert _error(tmp_path, "foo==1\n-r missing.txt\n") == message
+    assert _error(tmp_path, "-c ./missing.txt\n") == "requirements.txt:1: constraint file './missing.txt' not found"
+    (tmp_path / "folder").mkdir()
+    assert _error(tmp_path, "-r folder\n") == "requirements.txt:1: requirement file 'folder' is not a file"
+    assert _error(tmp_path, "-r https://host.example/reqs.txt\n") == (
+        "requirements.txt:1: requirement file 'https://host.example/reqs.txt' is a URL; "
+        "envguard reads only local files"
+    )
+    assert _error(tmp_path, '-c "file:///tmp/c.txt"\n') == (
+        "requirements.txt:1: constraint file 'file:///tmp/c.txt' is a URL; envguard reads only local files"
+    )
+
+
+def test_include_cycles(tmp_path: Path) -> None:
+    assert _error(tmp_path, "foo==1\n-r requirements.txt\n") == (
+        "requirements.txt:2: include cycle: requirements.txt -> requirements.txt"
+    )
+    _write(tmp_path, "b.txt", "-r sub/c.txt\n")
+    _write(tmp_path, "sub/c.txt", "x==1\n-r ../a.txt\n")
+    message = "sub/c.txt:2: include cycle: a.txt -> b.txt -> sub/c.txt -> a.txt"
+    assert _error(tmp_path, "-r b.txt\n", "a.txt") == message
+
+
+def test_errors_in_included_files_name_that_file(tmp_path: Path) -> None:
+    _write(tmp_path, "requirements/base.txt", "ok==1\n\nnot valid\n")
+    assert _error(tmp_path, "-r requirements/base.txt\n") == (
+        "requirements/base.txt:3: invalid requirement: "
+        "Expected semicolon (after name with no version specifier) or end"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Groups from file names
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shown", "groups"),
+    [
+        ("requirements.txt", ("main",)),
+        ("svc/requirements.lock", ("main",)),
+        ("requirements.lock.txt", ("main",)),
+        ("requirements-dev.txt", ("dev",)),
+        ("dev-requirements.txt", ("dev",)),
+        ("requirements_dev.txt", ("dev",)),
+        ("requirements/dev.txt", ("dev",)),
+        ("requirements-dev.lock", ("dev",)),
+        ("Requirements-Test_Unit.txt", ("test-unit",)),
+        ("docs-requirements.txt", ("docs",)),
+        ("requirements/Prod.txt", ("prod",)),
+        ("requirements/requirements.txt", ("main",)),
+        ("constraints.txt", ("main",)),
+        ("pinned.txt", ("main",)),
+    ],
+)
+def test_groups_from_file_names(tmp_path: Path, shown: str, groups: tuple[str, ...]) -> None:
+    path = _write(tmp_path, "file.txt", "foo==1.0\n")
+    (package,) = load(path, shown).packages
+    assert package.groups == groups
+
+
+def test_read_errors_are_source_errors(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(b"foo==1.0\n\xff\n")
+    with pytest.raises(SourceError) as caught:
+        load(path, "requirements.txt")
+    assert str(caught.value) == "requirements.txt:2: not valid UTF-8 text (byte 0xff)"
+
+
+def test_paths_the_system_refuses_are_clean_errors(tmp_path: Path) -> None:
+    long_path = "./" + "x" * 5000
+    assert _error(tmp_path, f"-r {long_path}\n") == f"requirements.txt:1: requirement file {long_path!r} not found"
+    assert _error(tmp_path, f"{long_path}\n").startswith("requirements.txt:1: invalid requirement: ")

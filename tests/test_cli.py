@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from envguard import __version__
+from envguard.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "monorepo"
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--version"], capsys) == (0, f"envguard {__version__}\n", "")
+
+
+def test_python_dash_m_and_console_script_agree() -> None:
+    module = subprocess.run([sys.executable, "-m", "envguard", "--version"], capture_output=True, text=True)
+    assert (module.returncode, module.stdout) == (0, f"envguard {__version__}\n")
+    script = shutil.which("envguard", path=str(Path(sys.executable).parent))
+    if script is not None:
+        console = subprocess.run([script, "--version"], capture_output=True, text=True)
+        assert console.stdout == module.stdout
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["inventory", "--bogus"], capsys)
+    assert code == 2
+    assert "No such option: --bogus" in err
+    assert "Traceback" not in err
+
+
+def test_missing_path_is_one_clean_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out, err = run(["inventory", str(tmp_path / "nope")], capsys)
+    assert (code, out, err) == (2, "", f"envguard: {tmp_path / 'nope'}: no such file or directory\n")
+
+
+def test_inventory_of_the_example_monorepo(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["inventory", str(EXAMPLE), "--format", "json"], capsys)
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["schema"] == "envguard.inventory/1"
+    services = {s["name"]: s for s in document["services"]}
+    assert sorted(services) == [
+        "analytics", "billing", "gateway", "inventory", "notifications", "orders", "reports", "search",
+    ]
+    formats = {name: [src["format"] for src in s["sources"]] for name, s in services.items()}
+    assert formats == {
+        "analytics": ["pylock"],
+        "billing": ["uv"],
+        "gateway": ["poetry"],
+        "inventory": ["pdm"],
+        "notifications": ["pipfile"],
+        "orders": ["poetry"],
+        "reports": ["freeze"],
+        "search": ["requirements"],
+    }
+    pytest_versions = {
+        name: sorted({p["version"] for p in s["packages"] if p["name"] == "pytest"}) for name, s in services.items()
+    }
+    assert pytest_versions["notifications"] == ["7.4.4"]
+    assert pytest_versions["analytics"] == ["9.2.0"]
+    for service in document["services"]:
+        for package in service["packages"]:
+            assert set(package) == {"name", "version", "kind", "groups", "marker", "path", "line", "specifier"}
+            assert package["path"].startswith(service["path"] + "/")
+            assert package["line"] >= 1
+
+
+def test_text_inventory_names_every_service_and_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["inventory", str(EXAMPLE)], capsys)
+    assert code == 0
+    assert out.splitlines()[0].startswith("analytics (services/analytics): services/analytics/pylock.toml [pylock]")
+    assert out.endswith("8 services, 188 packages\n")
+
+
+def test_a_broken_file_is_one_line_and_every_other_service_is_still_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, workspace)
+    lock = workspace / "services/billing/uv.lock"
+    lock.write_text(lock.read_text(encoding="utf-8")[:4000], encoding="utf-8")  # truncated mid-table
+    code, out, err = run(["inventory", str(workspace), "--format", "json"], capsys)
+    assert code == 2
+    document = json.loads(out)
+    assert len(document["services"]) == 8
+    assert [e["path"] for e in document["errors"]] == ["services/billing/uv.lock"]
+    assert err.count("\n") == 1
+    assert err.startswith("services/billing/uv.lock:")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"version = 1\x00\n", "services/svc/uv.lock:1: binary file (contains NUL bytes)"),
+        (b"version = 1\n\xff\xfe oops\n", "services/svc/uv.lock:2: not valid UTF-8 text (byte 0xff)"),
+        # The parser's own wording differs between tomllib and tomli versions; the place does not.
+        (b"version = [\n", "services/svc/uv.lock:1: invalid TOML: "),
+    ],
+)
+def test_unreadable_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    (tmp_path / "services/svc").mkdir(parents=True)
+    (tmp_path / "services/svc/uv.lock").write_bytes(content)
+    code, _, err = run(["inventory", str(tmp_path)], capsys)
+    assert code == 2
+    assert err.startswith(message)
+    assert err.count("\n") == 1
+
+
+def test_oversized_files_are_refused_without_reading_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = tmp_path / "svc" / "uv.lock"
+    lock.parent.mkdir()
+    with lock.open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024 + 1)
+    code, _, err = run(["inventory", str(tmp_path)], capsys)
+    assert code == 2
+    assert err == "svc/uv.lock:1: file is too large (52428801 bytes; the limit is 52428800)\n"
+
+
+def test_utf16_crlf_and_bom_files_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for name, encoding in (("a", "utf-16"), ("b", "utf-8-sig")):
+        path = tmp_path / name / "requirements.txt"
+        path.parent.mkdir()
+        path.write_bytes("pytest==8.3.4\r\npluggy==1.5.0\r\n".encode(encoding))
+    code, out, _ = run(["inventory", str(tmp_path), "--format", "json"], capsys)
+    assert code == 0
+    versions = [[(p["name"], p["version"]) for p in s["packages"]] for s in json.loads(out)["services"]]
+    assert versions == [[("pluggy", "1.5.0"), ("pytest", "8.3.4")]] * 2
+
+
+def test_output_is_identical_whatever_the_hash_seed(tmp_path: Path) -> None:
+    outputs = set()
+    for seed in ("0", "1", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        result = subprocess.run(
+            [sys.executable, "-m", "envguard", "inventory", str(EXAMPLE), "--format", "json"],
+            capture_output=True,
+            env=env,
+            check=True,
+        )
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "inventory.json"
+    code, out, _ = run(["inventory", str(EXAMPLE), "--format", "json", "--output", str(target)], capsys)
+    assert (code, out) == (0, "")
+    assert json.loads(target.read_text(encoding="utf-8"))["schema"] == "envguard.inventory/1"
+
+
+def test_nothing_from_the_scanned_repository_is_executed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = tmp_path / "executed"
+    payload = f"open({str(marker)!r}, 'w').write('x')\n"
+    service = tmp_path / "svc"
+    service.mkdir()
+    for name in ("conftest.py", "setup.py", "noxfile.py"):
+        (service / name).write_text(payload, encoding="utf-8")
+    (service / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "backend"\nbackend-path = ["."]\n'
+        '[project]\nname = "svc"\nversion = "1"\n',
+        encoding="utf-8",
+    )
+    (service / "backend.py").write_text(payload, encoding="utf-8")
+    (service / "requirements.txt").write_text("-e .\npytest==8.3.4\n", encoding="utf-8")
+    code, _, _ = run(["inventory", str(tmp_path)], capsys)
+    assert code == 0
+    assert not marker.exists()
