@@ -17,7 +17,7 @@ import typer
 from envguard import __version__
 
 if TYPE_CHECKING:
-    from envguard.model import Diagnostic
+    from envguard.model import Diagnostic, Package
 
 app = typer.Typer(
     name="envguard",
@@ -157,6 +157,315 @@ def check(
     if output is not None:
         print(text_report.summary_line(result), file=sys.stderr)
     return result.exit_code(fail_on.value)
+
+
+_RECOGNISED_BY = {
+    "name": "recognised by its pytest- name",
+    "knowledge-base": "registers a pytest11 entry point (envguard's knowledge base)",
+    "policy": "listed in plugins.also_plugins",
+    "config": "enabled with -p in the pytest configuration",
+    "conftest": "enabled by pytest_plugins in conftest.py",
+    "disabled": "blocked with -p no: in the pytest configuration",
+}
+
+
+@app.command()
+def plugins(
+    paths: PathsArgument = None,
+    policy: PolicyOption = None,
+    output_format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
+    ] = CheckFormat.text,
+    output: OutputOption = None,
+    source_format: SourceFormatOption = None,
+) -> int:
+    """Each service's pytest plugins, how each was recognised, and what the policy says of it."""
+    from envguard.check import prepare, service_plugins, sorted_diagnostics
+    from envguard.report import json as json_report
+    from envguard.report import text as text_report
+    from envguard.rules.plugins import plugin_status
+
+    prepared = prepare(list(paths or []), policy, source_format)
+    rows: dict[str, list[dict[str, object]]] = {}
+    if prepared.policy is not None:
+        root = prepared.workspace.root
+        for item in service_plugins(prepared.inventory, prepared.policy, root, prepared.errors, prepared.warnings):
+            rows[item.service.name] = [
+                {
+                    "name": use.name,
+                    "version": use.package.version if use.package is not None else None,
+                    "recognised": _RECOGNISED_BY[use.how],
+                    "how": use.how,
+                    "status": plugin_status(use, prepared.policy),
+                    "path": use.path,
+                    "line": use.line,
+                }
+                for use in item.uses
+            ]
+    files = prepared.policy.files if prepared.policy is not None else ()
+    if output_format is CheckFormat.json:
+        rendered = json_report.dumps(json_report.plugins_document(rows, files))
+    else:
+        rendered = text_report.render_plugins(rows, files)
+    _emit(rendered, output)
+    errors = sorted_diagnostics(prepared.errors)
+    _print_diagnostics(sorted_diagnostics(prepared.warnings), errors)
+    return 2 if errors else 0
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Workspace root (default: the current directory).")] = Path("."),
+    output: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--output", "-o", help="Where to write the policy (default: policies/envguard.yaml under PATH)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> int:
+    """Write a starter policy that approves what the workspace uses today."""
+    from envguard.check import service_plugins, sorted_diagnostics
+    from envguard.errors import UsageError
+    from envguard.inventory import build_inventory
+    from envguard.policy import Policy
+    from envguard.rules.plugins import installed_plugins
+    from envguard.starter import starter_policy
+    from envguard.workspace import discover
+
+    target = output if output is not None else path / "policies" / "envguard.yaml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; use --force to overwrite it")
+    # The existing policy is not read: it is what is being replaced, and may be the broken part.
+    workspace = discover([path])
+    inventory = build_inventory(workspace)
+    errors = sorted_diagnostics(list(inventory.errors))
+    if errors:
+        _print_diagnostics((), errors)
+        return 2
+    in_use: dict[str, list[Package]] = {}
+    # An empty policy: what counts as a plugin must not depend on the policy being replaced.
+    for item in service_plugins(inventory, Policy(), workspace.root, [], []):
+        for package in installed_plugins(item.uses):
+            in_use.setdefault(package.name, []).append(package)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(starter_policy(inventory, in_use), encoding="utf-8")
+    print(f"wrote {target}: {len(in_use)} plugins approved; review it, then run `envguard check`", file=sys.stderr)
+    return 0
+
+
+@app.command()
+def explain(
+    rule: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Argument(help="Rule name or code, e.g. unapproved-plugin or EG101 (default: list every rule)."),
+    ] = None,
+) -> int:
+    """Print a rule's documentation: what it checks, why it matters, how to fix or waive it."""
+    from envguard.errors import UsageError
+    from envguard.rules.catalog import RULES, lookup
+
+    if rule is None:
+        for item in RULES:
+            print(f"{item.code}  {item.name:<28} {item.severity.value:<8} {item.summary}")
+        return 0
+    found = lookup(rule)
+    if found is None:
+        raise UsageError(f"unknown rule {rule!r}; `envguard explain` lists them")
+    print(f"{found.code} {found.name} (default severity: {found.severity.value})\n")
+    print(f"What it checks: {found.summary}\n")
+    print(f"Why it matters: {found.why}\n")
+    print(f"How to fix: {found.fix}\n")
+    print(
+        "How to waive: add an exception to the policy with package, reason and expires "
+        f"(and optionally services, owner), limited to this rule with `rule: {found.name}`."
+    )
+    return 0
+
+
+class DiffFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def diff(
+    a: Annotated[str, typer.Argument(metavar="A", help="Service name, service directory or dependency file.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Service name, service directory or dependency file.")],
+    root: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--root", help="Workspace in which A and B are looked up as service names (default: the "
+                     "current directory). An existing path is always read as a path."),
+    ] = None,
+    packages: Annotated[
+        Optional[list[str]],  # noqa: UP007
+        typer.Option("--packages", help="Only packages matching this glob (repeatable; '!' negates).",
+                     metavar="GLOB"),
+    ] = None,
+    policy_only: Annotated[
+        bool, typer.Option("--policy-only", help="Hide packages whose drift rule in the policy is `none`.")
+    ] = False,
+    policy: PolicyOption = None,
+    python: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--python", help="Compare what is installed for this Python version, e.g. 3.12."),
+    ] = None,
+    platform: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--platform", help="Compare what is installed on this platform (linux, darwin, win32)."),
+    ] = None,
+    implementation: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--implementation", help="Compare what is installed for this implementation (cpython, pypy)."),
+    ] = None,
+    output_format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
+    ] = DiffFormat.text,
+    output: OutputOption = None,
+    source_format: SourceFormatOption = None,
+) -> int:
+    """Compare the third-party packages of two services: exit 0 when they agree, 1 when they differ."""
+    from envguard.diff import run_diff
+    from envguard.markers import make_target
+    from envguard.report import text as text_report
+
+    result = run_diff(
+        a,
+        b,
+        root=root,
+        policy_path=policy,
+        policy_only=policy_only,
+        packages=packages or [],
+        target=make_target(python, platform, implementation),
+        source_format=source_format,
+    )
+    if result.errors:
+        # A side that could not be read would show as a wall of only-a/only-b changes.
+        _print_diagnostics(result.warnings, result.errors)
+        return 2
+    if output_format is DiffFormat.json:
+        from envguard.report import json as json_report
+
+        rendered = json_report.dumps(json_report.diff_document(result))
+    elif output_format is DiffFormat.markdown:
+        from envguard.report import markdown as markdown_report
+
+        rendered = markdown_report.render_diff(result)
+    else:
+        rendered = text_report.render_diff(result)
+    _emit(rendered, output)
+    _print_diagnostics(result.warnings, ())
+    if output is not None:
+        print(text_report.diff_summary(result), file=sys.stderr)
+    return result.exit_code()
+
+
+InterpreterOption = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option(
+        "--python",
+        help="Interpreter of the environment to read (a path, a virtual environment directory or a command "
+        "on PATH; default: the interpreter running envguard). envguard runs it once, isolated (-I).",
+        metavar="PATH",
+    ),
+]
+
+
+@app.command()
+def verify(
+    lock: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--lock", help="The lock (or any dependency record) the environment must match.", metavar="FILE"),
+    ] = None,
+    service: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--service", help="Instead of --lock: a service of the workspace at --root.", metavar="NAME"),
+    ] = None,
+    root: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--root", help="Workspace in which --service is looked up (default: the current directory)."),
+    ] = None,
+    python: InterpreterOption = None,
+    snapshot: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--snapshot", help="Check this snapshot (`envguard snapshot`) instead of a live environment.",
+                     metavar="FILE"),
+    ] = None,
+    groups: Annotated[
+        Optional[list[str]],  # noqa: UP007
+        typer.Option("--groups", help="Groups (or extras) installed besides main, comma-separated or repeated.",
+                     metavar="NAMES"),
+    ] = None,
+    all_groups: Annotated[bool, typer.Option("--all-groups", help="Every group and extra of the lock.")] = False,
+    ignore: Annotated[
+        Optional[list[str]],  # noqa: UP007
+        typer.Option("--ignore", help="Leave this package (name or glob) out of the lock comparison (repeatable).",
+                     metavar="NAME"),
+    ] = None,
+    policy: PolicyOption = None,
+    output_format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
+    ] = CheckFormat.text,
+    output: OutputOption = None,
+    fail_on: Annotated[
+        FailOn, typer.Option("--fail-on", help="Lowest unsuppressed severity that makes the exit code 1.")
+    ] = FailOn.error,
+    source_format: SourceFormatOption = None,
+    today: Annotated[
+        Optional[str],  # noqa: UP007
+        typer.Option("--today", help="Judge exception expiry as of this ISO date (default: today)."),
+    ] = None,
+) -> int:
+    """Check an installed environment against its lock and the policy: versions, missing and extra
+    packages, broken requirements, duplicates and pytest plugins (found by their entry points)."""
+    from envguard.report import json as json_report
+    from envguard.report import text as text_report
+    from envguard.verify import VerifyRequest, run_verify
+
+    request = VerifyRequest(
+        lock=lock,
+        service=service,
+        root=root,
+        python=python,
+        snapshot=snapshot,
+        groups=tuple(name for item in groups or [] for name in item.split(",") if name.strip()),
+        all_groups=all_groups,
+        ignore=tuple(ignore or []),
+        policy=policy,
+        source_format=source_format,
+        today=_today(today),
+    )
+    result = run_verify(request)
+    if output_format is CheckFormat.json:
+        rendered = json_report.dumps(json_report.report_document(result))
+    else:
+        rendered = text_report.render_check(result)
+    _emit(rendered, output)
+    _print_diagnostics(result.warnings, result.errors)
+    if output is not None:
+        print(text_report.summary_line(result), file=sys.stderr)
+    return result.exit_code(fail_on.value)
+
+
+@app.command()
+def snapshot(
+    python: InterpreterOption = None,
+    output: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--output", "-o", help="Write the snapshot to this file (default: standard output)."),
+    ] = None,
+) -> int:
+    """Write a fingerprint of an environment (schema envguard.snapshot/1) for `verify --snapshot` and `diff`."""
+    from envguard.snapshot import dumps, snapshot_document
+    from envguard.sources.environment import read_environment
+
+    environment = read_environment(python)
+    document = snapshot_document(environment)
+    _emit(dumps(document), output)
+    _print_diagnostics(environment.warnings, ())
+    if output is not None:
+        count = len(document["packages"])
+        print(f"wrote {output}: {count} packages, sha256 {document['sha256']}", file=sys.stderr)
+    return 0
 
 
 def _print_diagnostics(warnings: tuple[Diagnostic, ...], errors: tuple[Diagnostic, ...]) -> None:

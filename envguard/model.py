@@ -136,6 +136,8 @@ class Finding:
     hint: str
     locations: tuple[Location, ...]
     exception: Waiver | None = None
+    # Recorded in the baseline given with --baseline: reported, but never fails the run.
+    baselined: bool = False
 
     @property
     def suppressed(self) -> bool:

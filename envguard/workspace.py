@@ -18,6 +18,9 @@ _SKIPPED_DIRS = frozenset(
 )
 
 
+_CONFIG_KEYS = frozenset({"services", "exclude", "policy"})
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
@@ -61,27 +64,38 @@ def load_config(root: Path) -> Config:
         candidate = root / name
         if not candidate.is_file():
             continue
-        data: Any = parse_toml(read_text(candidate, name), name)
+        text = read_text(candidate, name)
+        data: Any = parse_toml(text, name)
         for key in table_path:
             data = data.get(key) if isinstance(data, dict) else None
         if data is None:
             continue
-        return _parse_config(data, name)
+        return _parse_config(data, name, text)
     return Config(services={}, exclude=())
 
 
-def _parse_config(data: Any, shown: str) -> Config:
+def _parse_config(data: Any, shown: str, text: str) -> Config:
+    from envguard.sources._toml import key_line
+
     where = "[tool.envguard]" if shown == "pyproject.toml" else "envguard.toml"
     if not isinstance(data, dict):
-        raise SourceError(shown, None, f"{where} must be a table")
+        raise SourceError(shown, key_line(text, "tool.envguard"), f"{where} must be a table")
+    unknown = sorted(set(data) - _CONFIG_KEYS)
+    if unknown:
+        known = ", ".join(sorted(_CONFIG_KEYS))
+        raise SourceError(shown, key_line(text, unknown[0]), f"{where} has unknown key {unknown[0]!r} (known: {known})")
+    policy = data.get("policy")
+    if policy is not None and not isinstance(policy, str):
+        raise SourceError(shown, key_line(text, "policy"), f"{where} policy must be a path (a string)")
     services = data.get("services", {})
     if not isinstance(services, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in services.items()
     ):
-        raise SourceError(shown, None, f"{where} services must map service names to directories")
+        message = f"{where} services must map service names to directories"
+        raise SourceError(shown, key_line(text, "services"), message)
     exclude = data.get("exclude", [])
     if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
-        raise SourceError(shown, None, f"{where} exclude must be a list of glob strings")
+        raise SourceError(shown, key_line(text, "exclude"), f"{where} exclude must be a list of glob strings")
     return Config(services=dict(services), exclude=tuple(exclude), path=shown, raw=dict(data))
 
 

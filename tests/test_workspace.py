@@ -139,3 +139,11 @@ def test_paths_with_spaces_and_non_ascii_names(tmp_path: Path) -> None:
     write(tmp_path / "my service/uv.lock", UV_LOCK)
     write(tmp_path / "zahlungsdienst-ü/uv.lock", UV_LOCK)
     assert names(tmp_path) == ["my service", "zahlungsdienst-ü"]
+
+
+def test_unknown_configuration_keys_are_reported_at_their_line(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n\n[tool.envguard]\nexclude = []\nservise = {}\n')
+    workspace = discover([tmp_path])
+    assert [str(e) for e in workspace.errors] == [
+        "pyproject.toml:6: [tool.envguard] has unknown key 'servise' (known: exclude, policy, services)"
+    ]

@@ -108,3 +108,33 @@ def report_document(result: CheckResult) -> dict[str, Any]:
         "errors": [diagnostic(e) for e in result.errors],
         "warnings": [diagnostic(w) for w in result.warnings],
     }
+
+
+PLUGINS_SCHEMA = "envguard.plugins/1"
+
+
+def plugins_document(rows: dict[str, list[dict[str, Any]]], policy_files: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "schema": PLUGINS_SCHEMA,
+        "policy": list(policy_files),
+        "services": [{"name": name, "plugins": rows[name]} for name in sorted(rows)],
+    }
+
+
+if TYPE_CHECKING:
+    from envguard.diff import DiffResult
+
+DIFF_SCHEMA = "envguard.diff/1"
+
+
+def diff_document(result: DiffResult) -> dict[str, Any]:
+    """The `envguard diff` contract: both sides, the changes sorted by package, the unchanged count."""
+    return {
+        "schema": DIFF_SCHEMA,
+        "a": {"name": result.a.name, "sources": [{"path": s.path, "format": s.format} for s in result.a.sources]},
+        "b": {"name": result.b.name, "sources": [{"path": s.path, "format": s.format} for s in result.b.sources]},
+        "changes": [
+            {"package": c.package, "a": c.a_versions, "b": c.b_versions, "change": c.change} for c in result.changes
+        ],
+        "unchanged": result.unchanged,
+    }

@@ -82,3 +82,74 @@ def _finding_lines(finding: Finding) -> list[str]:
     else:
         lines.append(f"             hint: {finding.hint}")
     return lines
+
+
+def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple[str, ...]) -> str:
+    lines: list[str] = []
+    for service in sorted(rows):
+        lines.append(service)
+        if not rows[service]:
+            lines.append("  (no pytest plugins)")
+        for row in rows[service]:
+            version = row["version"] if row["version"] is not None else "-"
+            lines.append(f"  {row['name']} {version}: {row['status']}")
+            lines.append(f"      {row['recognised']} at {row['path']}:{row['line'] or 1}")
+        lines.append("")
+    lines.append(f"policy: {', '.join(policy_files)}")
+    return "\n".join(lines) + "\n"
+
+
+if TYPE_CHECKING:
+    from envguard.diff import Change, DiffResult, Pin, Side
+
+
+def render_diff(result: DiffResult) -> str:
+    """Both sides, then what only one side has, what changed, and the summary line last."""
+    lines = [_diff_side("a", result.a), _diff_side("b", result.b)]
+    if not result.target.universal:
+        lines.append(f"target: {result.target.describe()}")
+    only_a = [c for c in result.changes if c.change == "only-a"]
+    only_b = [c for c in result.changes if c.change == "only-b"]
+    changed = [c for c in result.changes if c.change not in ("only-a", "only-b")]
+    sections: list[tuple[str, list[tuple[str, ...]]]] = [
+        (f"only in a ({result.a.name}):", [(c.package, _pins(c.a)) for c in only_a]),
+        (f"only in b ({result.b.name}):", [(c.package, _pins(c.b)) for c in only_b]),
+        ("changed (a -> b):", [_changed_row(c) for c in changed]),
+    ]
+    for title, rows in sections:
+        if not rows:
+            continue
+        lines.append("")
+        lines.append(title)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[-1]]
+            lines.append(("  " + "  ".join(cells)).rstrip())
+    lines.append("")
+    lines.append(diff_summary(result))
+    return "\n".join(lines) + "\n"
+
+
+def diff_summary(result: DiffResult) -> str:
+    counts = {kind: 0 for kind in ("only-a", "only-b", "changed")}
+    for change in result.changes:
+        counts[change.change if change.change in counts else "changed"] += 1
+    return (
+        f"{counts['only-a']} only in a, {counts['only-b']} only in b, {counts['changed']} changed, "
+        f"{result.unchanged} unchanged"
+    )
+
+
+def _diff_side(letter: str, side: Side) -> str:
+    if [s.path for s in side.sources] == [side.name]:  # a dependency file named on the command line
+        return f"{letter}: {side.name} [{side.sources[0].format}]"
+    sources = ", ".join(f"{s.path} [{s.format}]" for s in side.sources) or "(no readable source)"
+    return f"{letter}: {side.name} ({sources})"
+
+
+def _pins(pins: tuple[Pin, ...]) -> str:
+    return ", ".join(pin.label for pin in pins)
+
+
+def _changed_row(change: Change) -> tuple[str, ...]:
+    return (change.package, _pins(change.a), f"-> {_pins(change.b)}", change.change)

@@ -1,0 +1,159 @@
+"""`envguard check`: inventory → policy → rules → waivers, as plain data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from envguard.errors import SourceError
+from envguard.inventory import build_inventory
+from typing import TYPE_CHECKING
+
+from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
+from envguard.policy import Policy, PolicyError, builtin_policy, load_policy
+from envguard.workspace import Workspace, discover
+
+if TYPE_CHECKING:
+    from envguard.plugins import PluginUse
+    from envguard.pytest_config import PytestConfig
+
+FAIL_ON = ("error", "warning", "never")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    inventory: Inventory
+    policy_files: tuple[str, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+
+    def exit_code(self, fail_on: str) -> int:
+        if self.errors:
+            return 2
+        return 1 if failing(self.findings, fail_on) else 0
+
+
+def failing(findings: tuple[Finding, ...], fail_on: str) -> list[Finding]:
+    if fail_on == "never":
+        return []
+    levels = {Severity.ERROR} if fail_on == "error" else {Severity.ERROR, Severity.WARNING}
+    return [f for f in findings if not f.suppressed and f.severity in levels]
+
+
+def resolve_policy(policy_path: Path | None, workspace: Workspace) -> Policy:
+    """--policy, else `policy` in [tool.envguard], else policies/ at the root, else the built-in one."""
+    if policy_path is not None:
+        return load_policy(policy_path, shown=policy_path.as_posix())
+    configured = (workspace.config.raw or {}).get("policy")
+    if isinstance(configured, str):
+        return load_policy(workspace.root / configured, shown=configured)
+    policies = workspace.root / "policies"
+    if policies.is_dir() and any(p.suffix in (".yaml", ".yml") for p in policies.iterdir()):
+        return load_policy(policies, shown="policies")
+    return builtin_policy()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    workspace: Workspace
+    inventory: Inventory
+    policy: Policy | None  # None when it could not be read; the reason is in `errors`
+    errors: list[Diagnostic]
+    warnings: list[Diagnostic]
+
+
+def prepare(paths: list[Path], policy_path: Path | None, source_format: str | None) -> Prepared:
+    """Discover, load every service and the policy; every problem becomes a diagnostic."""
+    workspace = discover(paths, source_format)
+    inventory = build_inventory(workspace)
+    errors = list(inventory.errors)
+    warnings = list(inventory.warnings)
+    try:
+        policy: Policy | None = resolve_policy(policy_path, workspace)
+    except PolicyError as exc:
+        message = f"{exc.key}: {exc.message}" if exc.key else exc.message
+        errors.append(Diagnostic(exc.path, exc.line, message))
+        policy = None
+    return Prepared(workspace, inventory, policy, errors, warnings)
+
+
+def run_check(
+    paths: list[Path],
+    *,
+    policy_path: Path | None = None,
+    today: dt.date | None = None,
+    source_format: str | None = None,
+) -> CheckResult:
+    prepared = prepare(paths, policy_path, source_format)
+    errors, warnings = prepared.errors, prepared.warnings
+    if prepared.policy is None:
+        return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), sorted_diagnostics(warnings))
+    root = prepared.workspace.root
+    findings = evaluate(prepared.inventory, prepared.policy, root, errors, warnings, today or dt.date.today())
+    return CheckResult(prepared.inventory, prepared.policy.files, findings, sorted_diagnostics(errors), sorted_diagnostics(warnings))
+
+
+@dataclass(frozen=True)
+class ServicePlugins:
+    service: Service
+    config: PytestConfig
+    uses: tuple[PluginUse, ...]
+
+
+def service_plugins(
+    inventory: Inventory, policy: Policy, root: Path, errors: list[Diagnostic], warnings: list[Diagnostic]
+) -> list[ServicePlugins]:
+    """Each service's pytest configuration and the plugins it installs, enables or blocks."""
+    from envguard.plugins import detect_plugins
+    from envguard.pytest_config import PytestConfig, read_pytest_config
+
+    result = []
+    for service in inventory.services:
+        try:
+            config = read_pytest_config(root / service.path, service.path)
+        except SourceError as exc:
+            errors.append(Diagnostic(exc.path, exc.line, exc.message))
+            config = PytestConfig()
+        warnings.extend(config.warnings)
+        result.append(ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config)))
+    return result
+
+
+def evaluate(
+    inventory: Inventory,
+    policy: Policy,
+    root: Path,
+    errors: list[Diagnostic],
+    warnings: list[Diagnostic],
+    today: dt.date,
+) -> tuple[Finding, ...]:
+    from envguard.rules.exceptions import apply_waivers
+    from envguard.rules.packages import denied_findings, pytest_version_findings
+    from envguard.rules.plugins import plugin_findings, required_plugin_findings
+
+    findings: list[Finding] = []
+    for item in service_plugins(inventory, policy, root, errors, warnings):
+        findings.extend(plugin_findings(item.service, item.uses, policy))
+        findings.extend(required_plugin_findings(item.service, item.config))
+        findings.extend(denied_findings(item.service, policy))
+        findings.extend(pytest_version_findings(item.service, policy))
+    waived = apply_waivers(sorted(findings, key=finding_key), policy.exceptions, today)
+    return tuple(sorted(waived, key=finding_key))
+
+
+def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:
+    first = finding.locations[0] if finding.locations else None
+    return (
+        finding.service,
+        finding.rule,
+        finding.package or "",
+        finding.version or "",
+        first.path if first else "",
+        (first.line or 0) if first else 0,
+    )
+
+
+def sorted_diagnostics(items: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted(set(items), key=lambda d: (d.path, d.line or 0, d.message)))

@@ -1,0 +1,803 @@
+"""The central policy (schema version 1): loading, `extends`, merging and validation.
+
+Values are built from PyYAML *nodes*, never from `safe_load`, so that every error can name
+the file, the line and the key path (`policy.yaml:7: plugins.approved.pytest-cov: ...`), and
+so that no YAML feature we did not ask for (aliases, custom tags, merge keys) can change what a
+policy means.
+
+Merge semantics (`merge(base, override)`, used for `extends` chains and policy directories):
+
+* scalars (`pytest.allowed`, `plugins.unknown`, `drift.default`): the override's value wins
+  when the override file writes the key; an unwritten key never resets the base;
+* `plugins.approved` / `plugins.denied`: merged per package, the override wins; a package the
+  override approves is dropped from the base's denied list and vice versa;
+* `plugins.also_plugins`: union;
+* `exceptions`: concatenated, base first;
+* `drift.rules`: the override's rules first, then the base's, because the first matching rule
+  decides and the more specific (overriding) file must get the first say.
+
+A file reached twice (two files of a directory extending the same base) is applied once, at its
+first position.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import fnmatch
+import functools
+import importlib.resources
+import os
+import posixpath
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from envguard.errors import EnvguardError
+from envguard.model import NormalizedName, Waiver, normalize
+from envguard.rules.catalog import RULES
+
+SCHEMA_VERSION: Final = 1
+
+# Every rule name a policy exception may name in `rule:`.
+RULE_NAMES: Final[tuple[str, ...]] = tuple(rule.name for rule in RULES)
+
+UnknownPlugins = Literal["error", "warning", "ignore"]
+DriftLevel = Literal["exact", "same-minor", "same-major", "none"]
+RequireKind = Literal["exact", "same-minor", "same-major", "none", "pinned", "snap-to"]
+
+UNKNOWN_VALUES: Final[tuple[str, ...]] = get_args(UnknownPlugins)
+DRIFT_LEVELS: Final[tuple[str, ...]] = get_args(DriftLevel)
+
+# Hardening limits. Real policies are a few KiB and about 5 levels deep.
+MAX_BYTES: Final = 1024 * 1024
+MAX_DEPTH: Final = 50
+# Pure-Python composing costs ~20 us a node; a real policy has a few hundred.
+MAX_NODES: Final = 20_000
+# `extends` recursion is bounded by the number of distinct files anyway; this keeps a
+# generated chain from reaching Python's recursion limit.
+MAX_EXTENDS: Final = 32
+
+BUILTIN_DISPLAY: Final = "<builtin>/default-policy.yaml"
+
+
+class PolicyError(EnvguardError):
+    """An invalid or unreadable policy; str() is `file:line: key.path: message`.
+
+    The key path is left out when the problem is not inside a key (unreadable file, bad YAML).
+    """
+
+    def __init__(self, path: str, line: int | None, key: str, message: str) -> None:
+        super().__init__(path, line, key, message)
+        self.path = path
+        self.line = line
+        self.key = key
+        self.message = message
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line or 1}:"
+        return f"{where} {self.key}: {self.message}" if self.key else f"{where} {self.message}"
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """One `drift.rules` entry; selectors are normalised patterns, "!" negates."""
+
+    packages: tuple[str, ...]
+    services: tuple[str, ...]
+    groups: tuple[str, ...]
+    require_kind: RequireKind
+    require_value: str | None  # the specifier for "pinned", the service for "snap-to"
+    path: str = ""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A fully merged policy. `Policy()` is the empty policy (no plugin approved)."""
+
+    files: tuple[str, ...] = ()
+    version: int = SCHEMA_VERSION
+    pytest_allowed: str | None = None  # None: any pytest version
+    unknown: UnknownPlugins = "warning"
+    approved: Mapping[NormalizedName, str] = field(default_factory=dict, hash=False)
+    denied: Mapping[NormalizedName, str] = field(default_factory=dict, hash=False)
+    also_plugins: frozenset[NormalizedName] = frozenset()
+    exceptions: tuple[Waiver, ...] = ()
+    drift_default: DriftLevel = "same-major"
+    drift_rules: tuple[DriftRule, ...] = ()
+    # Scalar keys some file wrote out ("pytest.allowed", "plugins.unknown", "drift.default"),
+    # so that merging never lets a default override a value the base chose.
+    explicit: frozenset[str] = frozenset()
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_policy(path: Path, *, shown: str | None = None) -> Policy:
+    """Load a policy file, or a directory whose *.yaml/*.yml files merge in name order.
+
+    `shown` is how `path` appears in messages and `Policy.files`; files reached through
+    `extends` are shown relative to it.
+    """
+    display = shown if shown is not None else path.as_posix()
+    if path.is_dir():
+        layers = _directory_layers(path, display)
+    elif path.exists():
+        layers = _file_layers(path, display, ())
+    else:
+        raise PolicyError(display, None, "", "policy file not found")
+    return _fold(layers)
+
+
+def builtin_policy() -> Policy:
+    """The policy shipped with envguard (a byte-identical copy of policies/default.yaml)."""
+    resource = importlib.resources.files("envguard").joinpath("data").joinpath("default-policy.yaml")
+    layer = _parse_layer(resource.read_bytes(), BUILTIN_DISPLAY)
+    if layer.extends is not None:
+        raise PolicyError(BUILTIN_DISPLAY, layer.extends[1], "extends", "the built-in policy cannot extend another")
+    return layer.policy
+
+
+def merge(base: Policy, override: Policy) -> Policy:
+    """Apply `override` on top of `base` (see the module docstring for the rules)."""
+    approved = {name: spec for name, spec in base.approved.items() if name not in override.denied}
+    approved.update(override.approved)
+    denied = {name: why for name, why in base.denied.items() if name not in override.approved}
+    denied.update(override.denied)
+    return Policy(
+        files=_unique(base.files + override.files),
+        version=override.version,
+        pytest_allowed=override.pytest_allowed if "pytest.allowed" in override.explicit else base.pytest_allowed,
+        unknown=override.unknown if "plugins.unknown" in override.explicit else base.unknown,
+        approved=approved,
+        denied=denied,
+        also_plugins=base.also_plugins | override.also_plugins,
+        exceptions=_unique(base.exceptions + override.exceptions),
+        drift_default=override.drift_default if "drift.default" in override.explicit else base.drift_default,
+        drift_rules=_unique(override.drift_rules + base.drift_rules),
+        explicit=base.explicit | override.explicit,
+    )
+
+
+def selector_matches(patterns: Iterable[str], value: str) -> bool:
+    """Selector semantics shared by drift rules: globs, "!" negates, empty matches all.
+
+    A value matches when it matches at least one positive pattern (or there is none) and no
+    negated one. Callers pass values normalised the same way as the patterns.
+    """
+    positive: list[str] = []
+    negative: list[str] = []
+    for pattern in patterns:
+        (negative if pattern.startswith("!") else positive).append(pattern.removeprefix("!"))
+    if positive and not any(fnmatch.fnmatchcase(value, p) for p in positive):
+        return False
+    return not any(fnmatch.fnmatchcase(value, p) for p in negative)
+
+
+# --------------------------------------------------------------------------- merging
+
+_T = TypeVar("_T")
+
+
+def _unique(items: tuple[_T, ...]) -> tuple[_T, ...]:
+    # Order-preserving de-duplication: a base reached twice contributes its items once.
+    return tuple(dict.fromkeys(items))
+
+
+def _fold(layers: Sequence[tuple[str, Policy]]) -> Policy:
+    seen: set[str] = set()
+    result: Policy | None = None
+    for identity, policy in layers:
+        if identity in seen:
+            continue
+        seen.add(identity)
+        result = policy if result is None else merge(result, policy)
+    assert result is not None  # callers never pass an empty list
+    return result
+
+
+# --------------------------------------------------------------------------- files, extends
+
+
+@dataclass(frozen=True)
+class _Layer:
+    policy: Policy
+    extends: tuple[str, int] | None  # the target as written, and the line of `extends`
+
+
+def _directory_layers(path: Path, display: str) -> list[tuple[str, Policy]]:
+    try:
+        # Dot-files are editor backups and lock files, never policy fragments.
+        names = sorted(
+            p.name
+            for p in path.iterdir()
+            if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+        )
+    except OSError as exc:
+        raise PolicyError(display, None, "", f"cannot list policy directory: {exc.strerror or exc}") from None
+    if not names:
+        raise PolicyError(display, None, "", "no *.yaml or *.yml files in this policy directory")
+    layers: list[tuple[str, Policy]] = []
+    for name in names:
+        layers.extend(_file_layers(path / name, posixpath.join(display, name), ()))
+    return layers
+
+
+def _file_layers(path: Path, display: str, trail: tuple[tuple[str, str], ...]) -> list[tuple[str, Policy]]:
+    """The layers of one file, its bases first; `trail` is the extends chain that led here."""
+    identity = os.path.realpath(path)
+    layer = _parse_layer(_read(path, display), display)
+    if layer.extends is None:
+        return [(identity, layer.policy)]
+    written, line = layer.extends
+    trail = (*trail, (identity, display))
+    target = path.parent / written
+    target_display = written if os.path.isabs(written) else _relative_display(display, written)
+    target_identity = os.path.realpath(target)
+    for seen_identity, seen_display in trail:
+        if seen_identity == target_identity:
+            chain = " -> ".join([d for _, d in trail] + [seen_display])
+            raise PolicyError(display, line, "extends", f"extends cycle: {chain}")
+    if len(trail) >= MAX_EXTENDS:
+        raise PolicyError(display, line, "extends", f"extends chain longer than {MAX_EXTENDS} files")
+    if target.is_dir():
+        raise PolicyError(display, line, "extends", f"must name a policy file, not a directory: {target_display}")
+    if not target.exists():
+        raise PolicyError(display, line, "extends", f"base policy not found: {target_display}")
+    return [*_file_layers(target, target_display, trail), (identity, layer.policy)]
+
+
+def _relative_display(display: str, written: str) -> str:
+    return posixpath.normpath(posixpath.join(posixpath.dirname(display), written.replace("\\", "/")))
+
+
+def _read(path: Path, display: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError(display, None, "", f"cannot read policy: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise PolicyError(display, None, "", f"larger than {MAX_BYTES // 1024} KiB; not a policy file")
+    return data
+
+
+# --------------------------------------------------------------------------- text and YAML
+
+# The characters YAML allows in a stream (PyYAML's Reader rejects the rest without a line).
+_NON_PRINTABLE: Final = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _decode(data: bytes, display: str) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x}); a policy is a UTF-8 YAML file"
+        raise PolicyError(display, line, "", message) from None
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        line = text.count("\n", 0, bad.start()) + 1
+        message = f"binary content (control character U+{ord(bad.group()):04X}); a policy is a UTF-8 YAML file"
+        raise PolicyError(display, line, "", message)
+    return text
+
+
+class _Mark(Protocol):
+    line: int
+
+
+class _Node(Protocol):
+    """The part of a PyYAML node we use (typed here so PyYAML's lack of stubs does not leak)."""
+
+    id: str
+    tag: str
+    value: Any
+    start_mark: _Mark
+
+
+class _RefusedError(Exception):
+    """Raised from inside the composer to stop at the first forbidden construct."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(line, message)
+        self.line = line
+        self.message = message
+
+
+@functools.cache
+def _loader_class() -> type[Any]:
+    # Built on first use so that importing envguard.policy does not import yaml (~30 ms).
+    import yaml  # type: ignore[import-untyped, unused-ignore]
+
+    # Typed as Any: types-PyYAML, when installed, leaves the parser methods untyped.
+    safe_loader: Any = yaml.SafeLoader
+
+    class Loader(safe_loader):  # type: ignore[misc]
+        depth = 0
+        nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            # Aliases are refused outright: they are the only way a small file can expand
+            # into a huge tree, and a policy never needs them.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise _RefusedError(
+                    event.start_mark.line + 1,
+                    f"YAML aliases (*{event.anchor}) are not allowed in a policy; write the value out",
+                )
+            self.depth += 1
+            self.nodes += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    line = self.peek_event().start_mark.line + 1
+                    raise _RefusedError(line, f"nested deeper than {MAX_DEPTH} levels")
+                if self.nodes > MAX_NODES:
+                    line = self.peek_event().start_mark.line + 1
+                    raise _RefusedError(line, f"more than {MAX_NODES} YAML values; not a policy file")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def get_single_node(self) -> Any:
+            # Same as PyYAML's, with our own message for a second document.
+            self.get_event()
+            document = None
+            if not self.check_event(yaml.StreamEndEvent):
+                document = self.compose_document()
+            if not self.check_event(yaml.StreamEndEvent):
+                line = self.peek_event().start_mark.line + 1
+                raise _RefusedError(line, "a policy file holds one YAML document; found a second one")
+            self.get_event()
+            return document
+
+    return Loader
+
+
+def _compose(text: str, display: str) -> _Node:
+    import yaml  # type: ignore[import-untyped, unused-ignore]
+
+    loader: Any = None
+    try:
+        loader = _loader_class()(text)
+        node: _Node | None = loader.get_single_node()
+    except _RefusedError as exc:
+        raise PolicyError(display, exc.line, "", exc.message) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise PolicyError(display, mark.line + 1 if mark else None, "", _yaml_message(exc)) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise PolicyError(display, None, "", f"invalid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if node is None or (node.id == "scalar" and node.tag == _NULL):
+        raise PolicyError(display, 1, "", "empty policy; it needs at least 'version: 1'")
+    if node.id != "mapping":
+        raise PolicyError(display, _line(node), "", f"expected a mapping at the top level, got {_describe(node)}")
+    return node
+
+
+def _yaml_message(exc: Any) -> str:
+    problem = str(exc.problem or "syntax error")
+    context = str(exc.context or "")
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    # The two mistakes everyone makes with specifiers in YAML.
+    if "alias" in context:
+        message += '; a bare * starts a YAML alias: quote it ("*")'
+    elif "block scalar" in context:
+        message += '; quote specifiers that start with > or | (">=5,<6")'
+    return message
+
+
+# --------------------------------------------------------------------------- node helpers
+
+_STR: Final = "tag:yaml.org,2002:str"
+_INT: Final = "tag:yaml.org,2002:int"
+_NULL: Final = "tag:yaml.org,2002:null"
+_TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
+_MAP: Final = "tag:yaml.org,2002:map"
+_SEQ: Final = "tag:yaml.org,2002:seq"
+
+_KINDS: Final = {
+    _STR: "a string",
+    _INT: "an integer",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "a boolean",
+    _NULL: "null",
+    _TIMESTAMP: "a date",
+    _MAP: "a mapping",
+    _SEQ: "a list",
+}
+
+
+def _line(node: _Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _describe(node: _Node) -> str:
+    return _KINDS.get(node.tag, f"a value tagged {node.tag}")
+
+
+def _is_null(node: _Node) -> bool:
+    return node.id == "scalar" and node.tag == _NULL
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+@dataclass(frozen=True)
+class _File:
+    display: str
+
+    def fail(self, node: _Node | None, key: str, message: str) -> PolicyError:
+        return PolicyError(self.display, _line(node) if node is not None else None, key, message)
+
+
+def _entries(f: _File, node: _Node | None, key: str) -> list[tuple[str, _Node, _Node]]:
+    """(key, key node, value node) of a mapping; absent or null counts as empty, so that
+    commented-out sections (`approved:` with every entry commented) stay valid."""
+    if node is None or _is_null(node):
+        return []
+    if node.id != "mapping" or node.tag != _MAP:
+        raise f.fail(node, key, f"expected a mapping, got {_describe(node)}")
+    first_seen: dict[str, int] = {}
+    entries: list[tuple[str, _Node, _Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.id != "scalar" or key_node.tag != _STR:
+            raise f.fail(key_node, key, f"keys must be strings, got {_describe(key_node)}")
+        name = str(key_node.value)
+        # PyYAML silently keeps the last duplicate; in a policy that hides a mistake.
+        if name in first_seen:
+            message = f"duplicate key (first written on line {first_seen[name]})"
+            raise f.fail(key_node, _child(key, name), message)
+        first_seen[name] = _line(key_node)
+        entries.append((name, key_node, value_node))
+    return entries
+
+
+def _fields(f: _File, node: _Node, key: str, allowed: Sequence[str], required: Sequence[str] = ()) -> dict[str, _Node]:
+    found: dict[str, _Node] = {}
+    for name, key_node, value_node in _entries(f, node, key):
+        if name not in allowed:
+            raise f.fail(key_node, _child(key, name), _unknown_key(name, allowed))
+        found[name] = value_node
+    for name in required:
+        if name not in found:
+            raise f.fail(node, _child(key, name), "missing required key")
+    return found
+
+
+def _unknown_key(name: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, allowed, n=1)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key; expected one of: " + ", ".join(allowed)
+
+
+def _items(f: _File, node: _Node | None, key: str) -> list[tuple[str, _Node]]:
+    if node is None or _is_null(node):
+        return []
+    if node.id != "sequence" or node.tag != _SEQ:
+        raise f.fail(node, key, f"expected a list, got {_describe(node)}")
+    return [(f"{key}[{index}]", item) for index, item in enumerate(node.value)]
+
+
+def _string(f: _File, node: _Node, key: str) -> str:
+    if node.id != "scalar" or node.tag != _STR:
+        message = f"expected a string, got {_describe(node)}"
+        if node.id == "scalar" and node.tag in _KINDS and node.tag != _NULL:
+            message += f" ({node.value}); put it in quotes"
+        raise f.fail(node, key, message)
+    text = str(node.value).strip()
+    if not text:
+        raise f.fail(node, key, "must not be empty")
+    return text
+
+
+def _specifier(f: _File, node: _Node, key: str) -> str:
+    text = _string(f, node, key)
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        message = f"invalid specifier {text!r}"
+        if re.fullmatch(r"v?\d+(\.\d+)*", text):
+            message += f" (did you mean '=={text}' or '>={text}'?)"
+        raise f.fail(node, key, message) from None
+    return text
+
+
+def _choice(f: _File, node: _Node, key: str, choices: Sequence[str]) -> str:
+    text = _string(f, node, key)
+    if text not in choices:
+        raise f.fail(node, key, f"unknown value {text!r}; expected one of: " + ", ".join(choices))
+    return text
+
+
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(f: _File, node: _Node, key: str) -> str:
+    # An unquoted date arrives with the YAML timestamp tag; a quoted one as a string.
+    if node.id != "scalar" or node.tag not in (_TIMESTAMP, _STR):
+        raise f.fail(node, key, f"expected a date (YYYY-MM-DD), got {_describe(node)}")
+    text = str(node.value).strip()
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        return _dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise f.fail(node, key, f"invalid date {text!r}; expected YYYY-MM-DD") from None
+
+
+def _rule_name(f: _File, node: _Node, key: str) -> str:
+    text = _string(f, node, key)
+    if text not in RULE_NAMES:
+        close = difflib.get_close_matches(text, RULE_NAMES, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(RULE_NAMES)
+        raise f.fail(node, key, f"unknown rule {text!r}; {hint}")
+    return text
+
+
+# --------------------------------------------------------------------------- names, patterns
+
+_NAME: Final = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+_NAME_GLOB: Final = re.compile(r"[A-Z0-9._*?\[\]-]+", re.IGNORECASE)
+
+
+def _package_name(f: _File, node: _Node, key: str, text: str) -> NormalizedName:
+    if not _NAME.fullmatch(text):
+        raise f.fail(node, key, f"invalid package name {text!r}")
+    return normalize(text)
+
+
+def _normalize_glob(pattern: str) -> str:
+    # PEP 503 normalisation applied to a glob: the wildcards pass through unchanged.
+    return re.sub(r"[-_.]+", "-", pattern).lower()
+
+
+def _pattern_parts(f: _File, node: _Node, key: str, *, negation: bool) -> tuple[str, str]:
+    """("!" or "", rest) of a selector; "!" is refused where negation means nothing."""
+    text = _string(f, node, key)
+    if not text.startswith("!"):
+        return "", text
+    if not negation:
+        raise f.fail(node, key, "'!' negation is only supported in drift rule selectors")
+    if text == "!":
+        raise f.fail(node, key, "'!' needs a pattern after it")
+    return "!", text[1:]
+
+
+def _package_pattern(f: _File, node: _Node, key: str, *, negation: bool) -> str:
+    bang, body = _pattern_parts(f, node, key, negation=negation)
+    if not _NAME_GLOB.fullmatch(body):
+        raise f.fail(node, key, f"invalid package name or glob {bang + body!r}")
+    return bang + _normalize_glob(body)
+
+
+def _waiver_package(f: _File, node: _Node, key: str) -> str:
+    return _package_pattern(f, node, key, negation=False)
+
+
+def _waiver_service(f: _File, node: _Node, key: str) -> str:
+    return "".join(_pattern_parts(f, node, key, negation=False))
+
+
+def _rule_package(f: _File, node: _Node, key: str) -> str:
+    return _package_pattern(f, node, key, negation=True)
+
+
+def _rule_service(f: _File, node: _Node, key: str) -> str:
+    return "".join(_pattern_parts(f, node, key, negation=True))
+
+
+def _rule_group(f: _File, node: _Node, key: str) -> str:
+    # Loaders normalise group names ("Dev" -> "dev", "extra:Foo_Bar" -> "extra:foo-bar"),
+    # so selectors are normalised the same way.
+    bang, body = _pattern_parts(f, node, key, negation=True)
+    prefix = "extra:" if body.startswith("extra:") else ""
+    rest = body[len(prefix) :]
+    if not _NAME_GLOB.fullmatch(rest):
+        raise f.fail(node, key, f"invalid group name or glob {bang + body!r}")
+    return bang + prefix + _normalize_glob(rest)
+
+
+_Parse = Callable[[_File, _Node, str], str]
+
+
+def _patterns(f: _File, node: _Node | None, key: str, parse: _Parse) -> tuple[str, ...]:
+    return tuple(parse(f, item, path) for path, item in _items(f, node, key))
+
+
+# --------------------------------------------------------------------------- one file
+
+_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "exceptions", "drift")
+_PYTEST_KEYS: Final = ("allowed",)
+_PLUGIN_KEYS: Final = ("unknown", "approved", "denied", "also_plugins")
+_EXCEPTION_KEYS: Final = ("package", "services", "rule", "reason", "expires", "owner")
+_DRIFT_KEYS: Final = ("default", "rules")
+_RULE_KEYS: Final = ("packages", "services", "groups", "require")
+_REQUIRE_KEYS: Final = ("pinned", "snap-to")
+
+
+def _parse_layer(data: bytes, display: str) -> _Layer:
+    f = _File(display)
+    root = _compose(_decode(data, display), display)
+    # The version is checked before anything else: a newer schema may have keys we don't know.
+    by_name = {name: (key_node, value) for name, key_node, value in _entries(f, root, "")}
+    if "version" not in by_name:
+        raise f.fail(root, "version", "missing required key (the first line of a policy is 'version: 1')")
+    _version(f, by_name["version"][1])
+    fields = _fields(f, root, "", _TOP_KEYS)
+
+    explicit: set[str] = set()
+    pytest_allowed = _pytest_section(f, fields.get("pytest"), explicit)
+    unknown, approved, denied, also = _plugins_section(f, fields.get("plugins"), explicit)
+    waivers = _items(f, fields.get("exceptions"), "exceptions")
+    exceptions = tuple(_exception(f, item, path) for path, item in waivers)
+    drift_default, drift_rules = _drift_section(f, fields.get("drift"), explicit)
+
+    extends = None
+    if "extends" in fields:
+        node = fields["extends"]
+        extends = (_extends(f, node), _line(by_name["extends"][0]))
+
+    policy = Policy(
+        files=(display,),
+        pytest_allowed=pytest_allowed,
+        unknown=cast(UnknownPlugins, unknown),
+        approved=approved,
+        denied=denied,
+        also_plugins=also,
+        exceptions=exceptions,
+        drift_default=cast(DriftLevel, drift_default),
+        drift_rules=drift_rules,
+        explicit=frozenset(explicit),
+    )
+    return _Layer(policy, extends)
+
+
+def _version(f: _File, node: _Node) -> None:
+    if node.id != "scalar" or node.tag != _INT:
+        raise f.fail(node, "version", f"expected the integer {SCHEMA_VERSION}, got {_describe(node)}")
+    if str(node.value).strip() != str(SCHEMA_VERSION):
+        message = f"unsupported policy version {node.value}; this envguard reads version {SCHEMA_VERSION}"
+        raise f.fail(node, "version", message)
+
+
+def _extends(f: _File, node: _Node) -> str:
+    text = _string(f, node, "extends")
+    if "://" in text:
+        raise f.fail(node, "extends", "must be a path on the local file system; URLs are not supported")
+    return text
+
+
+def _pytest_section(f: _File, node: _Node | None, explicit: set[str]) -> str | None:
+    if node is None:
+        return None
+    fields = _fields(f, node, "pytest", _PYTEST_KEYS)
+    allowed = fields.get("allowed")
+    if allowed is None or _is_null(allowed):
+        return None
+    explicit.add("pytest.allowed")
+    # "*" lets an overriding file lift a base's constraint; it is stored as "no constraint".
+    if allowed.id == "scalar" and allowed.tag == _STR and str(allowed.value).strip() == "*":
+        return None
+    return _specifier(f, allowed, "pytest.allowed")
+
+
+def _plugins_section(
+    f: _File, node: _Node | None, explicit: set[str]
+) -> tuple[str, dict[NormalizedName, str], dict[NormalizedName, str], frozenset[NormalizedName]]:
+    if node is None:
+        return "warning", {}, {}, frozenset()
+    fields = _fields(f, node, "plugins", _PLUGIN_KEYS)
+    unknown = "warning"
+    if "unknown" in fields:
+        unknown = _choice(f, fields["unknown"], "plugins.unknown", UNKNOWN_VALUES)
+        explicit.add("plugins.unknown")
+
+    approved: dict[NormalizedName, str] = {}
+    approved_at: dict[NormalizedName, tuple[str, int]] = {}
+    for name, key_node, value in _entries(f, fields.get("approved"), "plugins.approved"):
+        key = f"plugins.approved.{name}"
+        normal = _unique_name(f, key_node, key, name, approved_at)
+        if _is_null(value):
+            raise f.fail(value, key, 'expected a version specifier, got null (write "*" to allow any version)')
+        text = _string(f, value, key)
+        approved[normal] = text if text == "*" else _specifier(f, value, key)
+
+    denied: dict[NormalizedName, str] = {}
+    denied_at: dict[NormalizedName, tuple[str, int]] = {}
+    for name, key_node, value in _entries(f, fields.get("denied"), "plugins.denied"):
+        key = f"plugins.denied.{name}"
+        normal = _unique_name(f, key_node, key, name, denied_at)
+        if normal in approved_at:
+            written, line = approved_at[normal]
+            raise f.fail(key_node, key, f"also approved as '{written}' on line {line}")
+        if _is_null(value):
+            raise f.fail(value, key, "expected the reason it is denied, got null")
+        denied[normal] = _string(f, value, key)
+
+    also: set[NormalizedName] = set()
+    for path, item in _items(f, fields.get("also_plugins"), "plugins.also_plugins"):
+        also.add(_package_name(f, item, path, _string(f, item, path)))
+    return unknown, approved, denied, frozenset(also)
+
+
+def _unique_name(
+    f: _File, key_node: _Node, key: str, name: str, seen: dict[NormalizedName, tuple[str, int]]
+) -> NormalizedName:
+    normal = _package_name(f, key_node, key, name)
+    if normal in seen:
+        written, line = seen[normal]
+        raise f.fail(key_node, key, f"same package as '{written}' on line {line} (names are PEP 503-normalised)")
+    seen[normal] = (name, _line(key_node))
+    return normal
+
+
+def _exception(f: _File, node: _Node, key: str) -> Waiver:
+    fields = _fields(f, node, key, _EXCEPTION_KEYS, required=("package", "reason", "expires"))
+    rule = fields.get("rule")
+    owner = fields.get("owner")
+    return Waiver(
+        package=_waiver_package(f, fields["package"], f"{key}.package"),
+        reason=_string(f, fields["reason"], f"{key}.reason"),
+        expires=_date(f, fields["expires"], f"{key}.expires"),
+        services=_patterns(f, fields.get("services"), f"{key}.services", _waiver_service),
+        rule=None if rule is None or _is_null(rule) else _rule_name(f, rule, f"{key}.rule"),
+        owner=None if owner is None or _is_null(owner) else _string(f, owner, f"{key}.owner"),
+        path=f.display,
+        line=_line(node),
+    )
+
+
+def _drift_section(f: _File, node: _Node | None, explicit: set[str]) -> tuple[str, tuple[DriftRule, ...]]:
+    if node is None:
+        return "same-major", ()
+    fields = _fields(f, node, "drift", _DRIFT_KEYS)
+    default = "same-major"
+    if "default" in fields:
+        default = _choice(f, fields["default"], "drift.default", DRIFT_LEVELS)
+        explicit.add("drift.default")
+    items = _items(f, fields.get("rules"), "drift.rules")
+    return default, tuple(_drift_rule(f, item, path) for path, item in items)
+
+
+def _drift_rule(f: _File, node: _Node, key: str) -> DriftRule:
+    fields = _fields(f, node, key, _RULE_KEYS, required=("packages", "require"))
+    packages = _patterns(f, fields["packages"], f"{key}.packages", _rule_package)
+    if not packages:
+        raise f.fail(fields["packages"], f"{key}.packages", "must list at least one package name or glob")
+    kind, value = _require(f, fields["require"], f"{key}.require")
+    return DriftRule(
+        packages=packages,
+        services=_patterns(f, fields.get("services"), f"{key}.services", _rule_service),
+        groups=_patterns(f, fields.get("groups"), f"{key}.groups", _rule_group),
+        require_kind=kind,
+        require_value=value,
+        path=f.display,
+        line=_line(node),
+    )
+
+
+def _require(f: _File, node: _Node, key: str) -> tuple[RequireKind, str | None]:
+    if node.id == "mapping":
+        fields = _fields(f, node, key, _REQUIRE_KEYS)
+        if len(fields) != 1:
+            raise f.fail(node, key, "expected exactly one of 'pinned' or 'snap-to'")
+        if "pinned" in fields:
+            return "pinned", _specifier(f, fields["pinned"], f"{key}.pinned")
+        return "snap-to", _string(f, fields["snap-to"], f"{key}.snap-to")
+    if node.id != "scalar" or node.tag != _STR:
+        message = (
+            f"expected one of {', '.join(DRIFT_LEVELS)} or a mapping with 'pinned' or 'snap-to', got {_describe(node)}"
+        )
+        raise f.fail(node, key, message)
+    return cast(RequireKind, _choice(f, node, key, DRIFT_LEVELS)), None

@@ -1,0 +1,182 @@
+"""Every rule envguard knows: stable code, stable name, default severity and its documentation.
+
+`envguard explain`, the SARIF rule table and the docs all read this one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envguard.model import Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    why: str
+    fix: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "EG101",
+        "unapproved-plugin",
+        Severity.WARNING,
+        "A pytest plugin that the policy does not list under plugins.approved.",
+        "Every installed pytest plugin runs inside every test session: it can add fixtures, reorder or skip "
+        "tests, and change results. A plugin nobody reviewed makes CI results of one service incomparable "
+        "with the others. Severity follows plugins.unknown (error, warning or ignore).",
+        "Remove the plugin from the service's dependencies, or add it to plugins.approved with the version "
+        "range you reviewed. To accept it in one service for a while, add an exception with a reason and an "
+        "expiry date.",
+    ),
+    Rule(
+        "EG102",
+        "plugin-version-not-allowed",
+        Severity.ERROR,
+        "An approved pytest plugin locked at a version outside its approved specifier.",
+        "Plugin behaviour changes between major versions (pytest-asyncio's default mode, pytest-cov's "
+        "options); a service outside the reviewed range tests under different rules.",
+        "Move the plugin into the approved range with the service's locking tool, or widen the range in the "
+        "policy after review.",
+    ),
+    Rule(
+        "EG103",
+        "denied-package",
+        Severity.ERROR,
+        "A package the policy lists under plugins.denied, with the policy's reason.",
+        "The organisation decided against this package; the reason in the policy says why.",
+        "Remove the package (the reason usually names the replacement), or add a time-limited exception.",
+    ),
+    Rule(
+        "EG104",
+        "pytest-version-not-allowed",
+        Severity.ERROR,
+        "pytest itself locked at a version outside pytest.allowed.",
+        "pytest major versions remove deprecated behaviour and change collection; services on different "
+        "majors do not run the same test semantics, and plugins drop support for old majors.",
+        "Upgrade (or pin) pytest into the allowed range with the service's locking tool.",
+    ),
+    Rule(
+        "EG105",
+        "required-plugin-missing",
+        Severity.ERROR,
+        "required_plugins in the service's pytest configuration names a plugin its lock lacks or "
+        "locks at a version that does not satisfy the requirement.",
+        "pytest refuses to start when a required plugin is missing; catching it before the test stage "
+        "saves a CI round trip.",
+        "Add the plugin to the service's test dependencies and re-lock, or remove it from required_plugins.",
+    ),
+    Rule(
+        "EG201",
+        "version-drift",
+        Severity.ERROR,
+        "Services use versions of one package that differ by more than the drift rule allows.",
+        "Drift makes CI results incomparable between services and turns upgrades into surprises.",
+        "Move the outliers to the suggested version with each service's own locking tool.",
+    ),
+    Rule(
+        "EG202",
+        "pinned-version-mismatch",
+        Severity.ERROR,
+        "A service uses a version outside the specifier a drift rule pins the package to.",
+        "The organisation standardised this package on a range.",
+        "Move the service into the pinned range with its locking tool.",
+    ),
+    Rule(
+        "EG203",
+        "snap-to-mismatch",
+        Severity.ERROR,
+        "A service uses a different version than the reference service a drift rule snaps to.",
+        "The reference service defines the version every other service must use.",
+        "Move the service to the reference service's version with its locking tool.",
+    ),
+    Rule(
+        "EG401",
+        "lock-mismatch",
+        Severity.ERROR,
+        "An installed distribution whose version differs from the version the lock records.",
+        "CI must run exactly what was locked; a cached wheel or a stray `pip install` makes the run "
+        "differ from every developer's and from yesterday's.",
+        "Recreate the environment from the lock (for example `uv sync --locked`, `poetry install --sync`, "
+        "`pdm sync --clean`, `pipenv sync`, `pip-sync`).",
+    ),
+    Rule(
+        "EG402",
+        "missing-from-environment",
+        Severity.ERROR,
+        "A package the lock records for this interpreter and these groups that is not installed.",
+        "Tests then run without a dependency the lock promises, or with whatever another tool left behind.",
+        "Install the environment from the lock with the selected groups.",
+    ),
+    Rule(
+        "EG403",
+        "not-in-lock",
+        Severity.ERROR,
+        "An installed distribution the lock does not record (pip, setuptools, wheel and the project itself "
+        "are ignored by default).",
+        "An unlocked package, often a pytest plugin pulled in by another tool, changes test behaviour "
+        "without review.",
+        "Remove it from the environment, or add it to the project's dependencies and re-lock.",
+    ),
+    Rule(
+        "EG404",
+        "broken-requirement",
+        Severity.ERROR,
+        "An installed distribution whose declared requirements are missing or unsatisfied, as `pip check` "
+        "reports.",
+        "Environments assembled with `--no-deps` or by hand import-fail or behave differently at test time.",
+        "Install the missing requirement at a satisfying version, or re-create the environment from the lock.",
+    ),
+    Rule(
+        "EG405",
+        "duplicate-installation",
+        Severity.ERROR,
+        "One distribution installed more than once on the interpreter's path.",
+        "Which copy is imported depends on path order; metadata and code may come from different copies.",
+        "Uninstall the stray copy and re-create the environment.",
+    ),
+    Rule(
+        "EG406",
+        "entry-point-collision",
+        Severity.ERROR,
+        "A pytest11 entry-point name registered by two distributions; pytest loads only one of them.",
+        "The plugin that loses is silently ignored, so tests run without fixtures or hooks someone relies on.",
+        "Remove one of the distributions, or block one with `-p no:NAME` after review.",
+    ),
+    Rule(
+        "EG301",
+        "exception-expired",
+        Severity.ERROR,
+        "A policy exception whose expiry date has passed; the finding it suppressed is reported again.",
+        "Exceptions are promises with a date; an expired one silently turning permanent defeats the policy.",
+        "Fix the underlying finding, or renew the exception with a new date and reason after review.",
+    ),
+    Rule(
+        "EG302",
+        "exception-expiring",
+        Severity.WARNING,
+        "A policy exception that expires within 14 days.",
+        "A warning before the exception expires gives its owner time to act before CI turns red.",
+        "Fix the underlying finding before the date, or renew the exception.",
+    ),
+    Rule(
+        "EG303",
+        "exception-unused",
+        Severity.WARNING,
+        "A policy exception that suppressed nothing in this run.",
+        "Stale exceptions hide future findings that nobody reviewed.",
+        "Delete the exception from the policy.",
+    ),
+)
+
+BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}
+BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+
+def lookup(name_or_code: str) -> Rule | None:
+    key = name_or_code.strip()
+    return BY_NAME.get(key.lower()) or BY_CODE.get(key.upper())
