@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from envguard.errors import SourceError
-from envguard.inventory import build_inventory
 from typing import TYPE_CHECKING
 
+from envguard.errors import SourceError
+from envguard.inventory import build_inventory
+from envguard.markers import Target, view
 from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
 from envguard.policy import Policy, PolicyError, builtin_policy, load_policy
 from envguard.workspace import Workspace, discover
@@ -17,6 +18,7 @@ from envguard.workspace import Workspace, discover
 if TYPE_CHECKING:
     from envguard.plugins import PluginUse
     from envguard.pytest_config import PytestConfig
+    from envguard.rules.drift import DriftMatrix
 
 FAIL_ON = ("error", "warning", "never")
 
@@ -28,6 +30,9 @@ class CheckResult:
     findings: tuple[Finding, ...]
     errors: tuple[Diagnostic, ...]
     warnings: tuple[Diagnostic, ...]
+    # Packages (rows) × services (columns) of every drift finding; None when drift was not evaluated.
+    matrix: DriftMatrix | None = None
+    target: Target = Target()
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:
@@ -39,7 +44,7 @@ def failing(findings: tuple[Finding, ...], fail_on: str) -> list[Finding]:
     if fail_on == "never":
         return []
     levels = {Severity.ERROR} if fail_on == "error" else {Severity.ERROR, Severity.WARNING}
-    return [f for f in findings if not f.suppressed and f.severity in levels]
+    return [f for f in findings if not f.suppressed and not f.baselined and f.severity in levels]
 
 
 def resolve_policy(policy_path: Path | None, workspace: Workspace) -> Policy:
@@ -85,14 +90,37 @@ def run_check(
     policy_path: Path | None = None,
     today: dt.date | None = None,
     source_format: str | None = None,
+    target: Target = Target(),
+    baseline: Path | None = None,
 ) -> CheckResult:
     prepared = prepare(paths, policy_path, source_format)
     errors, warnings = prepared.errors, prepared.warnings
+    known: frozenset[str] = frozenset()
+    if baseline is not None:
+        from envguard.baseline import read_baseline
+
+        try:
+            known = read_baseline(baseline, baseline.as_posix())
+        except SourceError as exc:
+            errors.append(Diagnostic(exc.path, exc.line, exc.message))
     if prepared.policy is None:
         return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), sorted_diagnostics(warnings))
+    inventory = view(prepared.inventory, target)
     root = prepared.workspace.root
-    findings = evaluate(prepared.inventory, prepared.policy, root, errors, warnings, today or dt.date.today())
-    return CheckResult(prepared.inventory, prepared.policy.files, findings, sorted_diagnostics(errors), sorted_diagnostics(warnings))
+    findings, matrix = evaluate(inventory, prepared.policy, root, errors, warnings, today or dt.date.today(), target)
+    if known:
+        from envguard.baseline import apply_baseline
+
+        findings = apply_baseline(findings, known)
+    return CheckResult(
+        inventory,
+        prepared.policy.files,
+        findings,
+        sorted_diagnostics(errors),
+        sorted_diagnostics(warnings),
+        matrix,
+        target,
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +156,9 @@ def evaluate(
     errors: list[Diagnostic],
     warnings: list[Diagnostic],
     today: dt.date,
-) -> tuple[Finding, ...]:
+    target: Target = Target(),
+) -> tuple[tuple[Finding, ...], DriftMatrix]:
+    from envguard.rules.drift import drift_findings, drift_matrix
     from envguard.rules.exceptions import apply_waivers
     from envguard.rules.packages import denied_findings, pytest_version_findings
     from envguard.rules.plugins import plugin_findings, required_plugin_findings
@@ -139,8 +169,13 @@ def evaluate(
         findings.extend(required_plugin_findings(item.service, item.config))
         findings.extend(denied_findings(item.service, policy))
         findings.extend(pytest_version_findings(item.service, policy))
-    waived = apply_waivers(sorted(findings, key=finding_key), policy.exceptions, today)
-    return tuple(sorted(waived, key=finding_key))
+    formats = {source.path: source.format for service in inventory.services for source in service.sources}
+    drift, drift_warnings = drift_findings(inventory, policy, target, formats)
+    findings.extend(drift)
+    warnings.extend(drift_warnings)
+    waived = tuple(sorted(apply_waivers(sorted(findings, key=finding_key), policy.exceptions, today), key=finding_key))
+    active = [f for f in waived if not f.suppressed]
+    return waived, drift_matrix(inventory, policy, target, active)
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:

@@ -114,6 +114,20 @@ OutputOption = Annotated[
 ]
 
 
+TargetPythonOption = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--python", help="Evaluate markers for this Python version, e.g. 3.12 (default: every entry counts)."),
+]
+TargetPlatformOption = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--platform", help="Evaluate markers for this platform: linux, darwin or win32."),
+]
+TargetImplementationOption = Annotated[
+    Optional[str],  # noqa: UP007
+    typer.Option("--implementation", help="Evaluate markers for this implementation: cpython or pypy."),
+]
+
+
 def _today(value: Optional[str]) -> Optional[dt.date]:  # noqa: UP007
     if value is None:
         return None
@@ -139,15 +153,40 @@ def check(
         Optional[str],  # noqa: UP007
         typer.Option("--today", help="Judge exception expiry as of this ISO date (default: today)."),
     ] = None,
+    python: TargetPythonOption = None,
+    platform: TargetPlatformOption = None,
+    implementation: TargetImplementationOption = None,
+    baseline: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--baseline", help="Fail only on findings that are not in this baseline file."),
+    ] = None,
+    write_baseline: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--write-baseline", help="Record today's findings in this file (then exit 0 unless "
+                     "an input could not be read)."),
+    ] = None,
 ) -> int:
-    """Check every service against the policy: plugins, denied packages, pytest versions, exceptions."""
+    """Check every service against the policy: plugins, denied packages, pytest versions, drift, exceptions."""
     from envguard.check import run_check
+    from envguard.markers import make_target
     from envguard.report import json as json_report
     from envguard.report import text as text_report
 
     result = run_check(
-        list(paths or []), policy_path=policy, today=_today(today), source_format=source_format
+        list(paths or []),
+        policy_path=policy,
+        today=_today(today),
+        source_format=source_format,
+        target=make_target(python, platform, implementation),
+        baseline=baseline,
     )
+    if write_baseline is not None:
+        from envguard.baseline import write_baseline as write
+
+        write(write_baseline, result.findings)
+        print(f"wrote {write_baseline}: {len(result.findings)} findings recorded", file=sys.stderr)
+        _print_diagnostics(result.warnings, result.errors)
+        return 2 if result.errors else 0
     if output_format is CheckFormat.json:
         rendered = json_report.dumps(json_report.report_document(result))
     else:
@@ -305,18 +344,9 @@ def diff(
         bool, typer.Option("--policy-only", help="Hide packages whose drift rule in the policy is `none`.")
     ] = False,
     policy: PolicyOption = None,
-    python: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--python", help="Compare what is installed for this Python version, e.g. 3.12."),
-    ] = None,
-    platform: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--platform", help="Compare what is installed on this platform (linux, darwin, win32)."),
-    ] = None,
-    implementation: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--implementation", help="Compare what is installed for this implementation (cpython, pypy)."),
-    ] = None,
+    python: TargetPythonOption = None,
+    platform: TargetPlatformOption = None,
+    implementation: TargetImplementationOption = None,
     output_format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
     ] = DiffFormat.text,

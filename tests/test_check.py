@@ -64,14 +64,15 @@ ISSUE_RULES = {
     "required-plugin-missing", "exception-expired", "exception-expiring", "exception-unused",
 }
 
-# The documented envguard.report/1 contract: the keys the issue lists, plus `locations` and
-# `warnings`, which README's contract section documents as part of the same schema version.
-REPORT_KEYS = {"schema", "policy", "findings", "summary", "errors", "warnings"}
+# The documented envguard.report/1 contract: the keys the issue lists, plus `locations`,
+# `baselined`, `drift` and `warnings`, which README's contract section documents as part of the
+# same schema version.
+REPORT_KEYS = {"schema", "policy", "findings", "summary", "drift", "errors", "warnings"}
 FINDING_KEYS = {
     "rule", "name", "severity", "service", "package", "version", "message", "hint",
-    "path", "line", "locations", "suppressed", "exception",
+    "path", "line", "locations", "suppressed", "exception", "baselined",
 }
-SUMMARY_KEYS = {"services", "errors", "warnings", "suppressed"}
+SUMMARY_KEYS = {"services", "errors", "warnings", "suppressed", "baselined"}
 DIAGNOSTIC_KEYS = {"path", "line", "message"}
 EXCEPTION_KEYS = {"package", "services", "rule", "reason", "expires", "owner", "path", "line"}
 
@@ -301,7 +302,7 @@ def test_an_unreadable_lock_is_exit_2_after_checking_the_rest(tmp_path: Path) ->
     assert [(f.service, f.name) for f in result.findings] == [("orders", "denied-package")]
     assert codes(result) == (2, 2, 2)
     document = report_document(result)
-    assert document["summary"] == {"services": 2, "errors": 1, "warnings": 0, "suppressed": 0}
+    assert document["summary"] == {"services": 2, "errors": 1, "warnings": 0, "suppressed": 0, "baselined": 0}
     assert [set(e) for e in document["errors"]] == [DIAGNOSTIC_KEYS]
 
 
@@ -400,7 +401,7 @@ def test_an_unreadable_policy_is_exit_2_and_the_inventory_is_still_reported(
     assert [s.name for s in result.inventory.services] == ["billing", "notifications", "orders"]
     assert codes(result) == (2, 2, 2)
     document = report_document(result)
-    assert document["summary"] == {"services": 3, "errors": 0, "warnings": 0, "suppressed": 0}
+    assert document["summary"] == {"services": 3, "errors": 0, "warnings": 0, "suppressed": 0, "baselined": 0}
     assert document["errors"] == [{"path": expected.path, "line": expected.line, "message": expected.message}]
     assert render_check(result).endswith(
         "policy: (none: the policy could not be read)\n3 services checked: 0 errors, 0 warnings, 0 suppressed\n"
@@ -417,7 +418,7 @@ def test_json_report_keys_exactly(tmp_path: Path) -> None:
     assert set(document) == REPORT_KEYS
     assert document["schema"] == "envguard.report/1"
     assert document["policy"] == [policy.as_posix()]
-    assert document["summary"] == {"services": 3, "errors": 3, "warnings": 1, "suppressed": 1}
+    assert document["summary"] == {"services": 3, "errors": 3, "warnings": 1, "suppressed": 1, "baselined": 0}
     assert set(document["summary"]) == SUMMARY_KEYS
     assert (document["errors"], document["warnings"]) == ([], [])
     assert len(document["findings"]) == 5
@@ -452,6 +453,7 @@ def test_json_report_keys_exactly(tmp_path: Path) -> None:
         "locations": [{"path": "services/orders/poetry.lock", "line": 1114}],
         "suppressed": False,
         "exception": None,
+        "baselined": False,
     }
 
 

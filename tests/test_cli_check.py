@@ -146,9 +146,9 @@ def test_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(["check", "--policy", "policy.yaml", "--today", TODAY, "--format", "json"], capsys)
     assert (code, err) == (1, "")
     document = json.loads(out)
-    assert set(document) == {"schema", "policy", "findings", "summary", "errors", "warnings"}
+    assert set(document) == {"schema", "policy", "findings", "summary", "drift", "errors", "warnings"}
     assert (document["schema"], document["policy"]) == ("envguard.report/1", ["policy.yaml"])
-    assert document["summary"] == {"services": 3, "errors": 3, "warnings": 1, "suppressed": 1}
+    assert document["summary"] == {"services": 3, "errors": 3, "warnings": 1, "suppressed": 1, "baselined": 0}
     assert [(f["service"], f["rule"], f["name"], f["suppressed"]) for f in document["findings"]] == [
         ("notifications", "EG101", "unapproved-plugin", True),
         ("notifications", "EG102", "plugin-version-not-allowed", False),

@@ -86,16 +86,36 @@ def finding(item: Finding) -> dict[str, Any]:
         "locations": [{"path": loc.path, "line": loc.line} for loc in item.locations],
         "suppressed": item.suppressed,
         "exception": waiver(item.exception),
+        "baselined": item.baselined,
     }
 
 
 def summary(result: CheckResult) -> dict[str, int]:
-    active = [f for f in result.findings if not f.suppressed]
+    active = [f for f in result.findings if not f.suppressed and not f.baselined]
     return {
         "services": len(result.inventory.services),
         "errors": sum(1 for f in active if f.severity is Severity.ERROR),
         "warnings": sum(1 for f in active if f.severity is Severity.WARNING),
         "suppressed": sum(1 for f in result.findings if f.suppressed),
+        "baselined": sum(1 for f in result.findings if f.baselined and not f.suppressed),
+    }
+
+
+def drift(result: CheckResult) -> dict[str, Any]:
+    matrix = result.matrix
+    if matrix is None:
+        return {"target": result.target.describe(), "services": [], "rows": []}
+    return {
+        "target": result.target.describe(),
+        "services": list(matrix.services),
+        "rows": [
+            {
+                "package": row.package,
+                "requirement": row.requirement,
+                "versions": {service: cell for service, cell in zip(matrix.services, row.cells) if cell},
+            }
+            for row in matrix.rows
+        ],
     }
 
 
@@ -105,6 +125,7 @@ def report_document(result: CheckResult) -> dict[str, Any]:
         "policy": list(result.policy_files),
         "findings": [finding(f) for f in result.findings],
         "summary": summary(result),
+        "drift": drift(result),
         "errors": [diagnostic(e) for e in result.errors],
         "warnings": [diagnostic(w) for w in result.warnings],
     }

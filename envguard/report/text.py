@@ -56,14 +56,31 @@ def render_check(result: CheckResult) -> str:
         for finding in by_service[service]:
             lines.extend(_finding_lines(finding))
         lines.append("")
+    if result.matrix is not None and result.matrix.rows:
+        lines.extend(drift_matrix_lines(result))
+        lines.append("")
     counts = summary(result)
     policy = ", ".join(result.policy_files) or "(none: the policy could not be read)"
     lines.append(f"policy: {policy}")
-    lines.append(
+    line = (
         f"{_plural(counts['services'], 'service')} checked: {_plural(counts['errors'], 'error')}, "
         f"{_plural(counts['warnings'], 'warning')}, {counts['suppressed']} suppressed"
     )
+    if counts["baselined"]:
+        line += f", {counts['baselined']} in the baseline"
+    lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def drift_matrix_lines(result: CheckResult) -> list[str]:
+    """Violating packages as rows, services as columns."""
+    assert result.matrix is not None
+    matrix = result.matrix
+    header = ("PACKAGE", *matrix.services, "REQUIRED")
+    rows = [header] + [(row.package, *(cell or "-" for cell in row.cells), row.requirement) for row in matrix.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    title = "drift matrix" + ("" if result.target.universal else f" ({result.target.describe()})")
+    return [title] + ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
 
 
 def summary_line(result: CheckResult) -> str:
@@ -71,7 +88,7 @@ def summary_line(result: CheckResult) -> str:
 
 
 def _finding_lines(finding: Finding) -> list[str]:
-    state = "suppressed" if finding.suppressed else finding.severity.value
+    state = "suppressed" if finding.suppressed else "baselined" if finding.baselined else finding.severity.value
     where = ", ".join(f"{loc.path}:{loc.line or 1}" for loc in finding.locations)
     lines = [f"  {state:<10} {finding.rule} {finding.name}: {finding.message}", f"             at {where}"]
     if finding.exception is not None:
@@ -80,7 +97,9 @@ def _finding_lines(finding: Finding) -> list[str]:
             f"             exception: {waiver.reason} (expires {waiver.expires}; {waiver.path}:{waiver.line or 1})"
         )
     else:
-        lines.append(f"             hint: {finding.hint}")
+        first, *rest = finding.hint.split("\n")
+        lines.append(f"             hint: {first}")
+        lines.extend(f"                   {line}" for line in rest)
     return lines
 
 

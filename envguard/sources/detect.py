@@ -26,6 +26,8 @@ LOADERS: dict[str, str] = {
     "pip-list": "envguard.sources.pip_json:load_list",
     "conda": "envguard.sources.conda:load",
     "conda-meta": "envguard.sources.conda:load_meta",
+    # envguard's own snapshot of an installed environment (`envguard snapshot`), read when given.
+    "snapshot": "envguard.snapshot:load",
 }
 
 # When one directory holds several records, the first format in this order is the one read:
@@ -122,6 +124,8 @@ def _detect_json(text: str, shown: str) -> str:
 
     data = parse_json(text, shown)
     if isinstance(data, dict):
+        if data.get("schema") == "envguard.snapshot/1":
+            return "snapshot"
         if "_meta" in data:
             return "pipfile"
         if isinstance(data.get("installed"), list):
@@ -130,7 +134,7 @@ def _detect_json(text: str, shown: str) -> str:
             return "conda-meta"
     if isinstance(data, list) and all(isinstance(item, dict) and "name" in item for item in data):
         return "pip-list"
-    raise SourceError(shown, 1, "JSON file is none of Pipfile.lock, pip inspect, pip list or conda-meta")
+    raise SourceError(shown, 1, "JSON file is none of Pipfile.lock, pip inspect, pip list, conda-meta or an envguard snapshot")
 
 
 def loader_for(fmt: str) -> Loader:

@@ -1,0 +1,542 @@
+"""Drift rules: version-drift (EG201), pinned-version-mismatch (EG202), snap-to-mismatch (EG203).
+
+Pure functions over an inventory; no file is read here.
+
+How a run works:
+
+* Every third-party entry of every service that applies to the target (`markers.applies`; in the
+  universal view every entry counts) is resolved to a requirement: the first `drift.rules` entry
+  whose package selector matches its name, whose service selector (if any) matches the service
+  and whose group selector (if any) matches one of the entry's groups; else `drift.default`. An
+  entry whose groups are unknown (empty tuple) never matches a rule that has a group selector.
+* Entries resolved to `none` are dropped. The others are compared per (package, rule): the
+  default is a rule of its own, so two rules with the same level are two comparisons.
+* Entries without a version cannot be compared; findings of their comparison name the services
+  they belong to.
+
+Decisions the issue left open:
+
+* version-drift needs versions from at least two services: the several versions a marker-forked
+  lock holds in one service are the locking tool's choice, not drift between services.
+* The suggested target is the highest PEP 440 version in use that every constraint allows: the
+  comparison's own requirement (a pin, the reference service's versions), the pins of every
+  `pinned` rule that decided an entry of the package, `plugins.approved` for the package and, for
+  pytest, `pytest.allowed`. Final releases are preferred; a pre-release is suggested only when no
+  final release qualifies. A version that is not PEP 440 is never suggested.
+* Without a suggestion, the version-drift outliers are the services with an entry off the most
+  common key (the key held by the most services; ties go to the key with the higher version).
+* snap-to takes the reference service's versions from all its entries of the package that apply
+  to the target, whatever rule they resolve to; the reference service is never its own outlier.
+* Markers are shown for a service that holds several versions of the package, to tell them apart.
+* Hints hold one line per outlier service, `service: command` (several commands of one service,
+  from several records, joined with "; "), or one sentence when nothing can be suggested. pipenv
+  gets `--dev` / `--categories <g>` for packages outside the default category, so the package
+  stays where it was. A "requirements" record counts as pip-compile output when every index entry
+  it holds is an exact pin (a file of only `==` pins that the loader did not call "freeze" carries
+  pip-compile's marks); the format comes from `formats`, else from the service's sources.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from envguard.markers import Target, applies
+from envguard.model import MAIN, Diagnostic, Finding, Inventory, Kind, NormalizedName, Package, Service
+from envguard.policy import DriftRule, Policy, selector_matches
+from envguard.rules._common import finding, locations
+from envguard.versions import drift_key, parse, satisfies, sort_key
+
+__all__ = ["DriftMatrix", "DriftRow", "drift_findings", "drift_matrix", "move_command"]
+
+_NAMES = ("version-drift", "pinned-version-mismatch", "snap-to-mismatch")
+
+_LEVEL_PHRASE = {
+    "exact": "on the same version",
+    "same-minor": "on the same minor version",
+    "same-major": "on the same major version",
+}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+class DriftRow(NamedTuple):
+    package: str
+    cells: tuple[str, ...]  # one per DriftMatrix.services column: versions joined with ", " or ""
+    requirement: str  # "exact", "same-major", "pinned >=4.2,<4.3", "snap-to ml-core", ...
+
+
+@dataclass(frozen=True)
+class DriftMatrix:
+    services: tuple[str, ...]
+    rows: tuple[DriftRow, ...]
+
+
+def drift_findings(
+    inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]
+) -> tuple[list[Finding], list[Diagnostic]]:
+    """Drift findings and the diagnostics of rules that could not be checked (missing snap-to services).
+
+    `formats` maps a source path (Package.path) to its format id; it chooses the command each
+    outlier's hint suggests.
+    """
+    analysis = _analyse(inventory, policy, target, formats)
+    findings = [f for comparison in analysis.comparisons for f in comparison.findings]
+    return findings, analysis.diagnostics
+
+
+def drift_matrix(inventory: Inventory, policy: Policy, target: Target, findings: Iterable[Finding]) -> DriftMatrix:
+    """Package x service table of the comparisons that produced one of `findings`.
+
+    A finding matches a comparison when it is one the comparison yields (same rule, service,
+    package, version and message), so suppressed findings count as well: filter them out
+    beforehand to leave them out of the table.
+    """
+    wanted = {_identity(f) for f in findings if f.name in _NAMES}
+    analysis = _analyse(inventory, policy, target, {})
+    rows: list[tuple[str, dict[str, str], str]] = []
+    for comparison in analysis.comparisons:
+        if not any(_identity(f) in wanted for f in comparison.findings):
+            continue
+        cells: dict[str, list[str]] = {}
+        for entry in comparison.counted:
+            cells.setdefault(entry.service, []).append(_version(entry))
+        for service, versions in comparison.reference.items():
+            cells.setdefault(service, []).extend(versions)
+        joined = {service: _join_versions(versions) for service, versions in cells.items() if versions}
+        rows.append((comparison.name, joined, comparison.requirement.text))
+    columns = tuple(sorted({service for _, cells_, _ in rows for service in cells_}))
+    table = tuple(
+        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement)
+        for name, cells_, requirement in sorted(rows, key=lambda r: (r[0], r[2]))
+    )
+    return DriftMatrix(columns, table)
+
+
+def move_command(package: Package, version: str, fmt: str | None, *, compiled: bool = False) -> str:
+    """The command (or edit) that moves `package` to `version` with the tool that wrote its record.
+
+    `compiled` says that a requirements file was generated by pip-compile.
+    """
+    name = package.name
+    group = _named_group(package)
+    if fmt == "uv":
+        return f"uv lock --upgrade-package {name}=={version}"
+    if fmt == "poetry":
+        option = f"--group {group} " if group else ""
+        return f"poetry add {option}{name}@{version}"
+    if fmt == "pdm":
+        return f"pdm update {name} (target {version})"
+    if fmt == "pipfile":
+        option = "" if group is None else "--dev " if group == "dev" else f"--categories {group} "
+        return f"pipenv install {option}{name}=={version}"
+    if fmt == "requirements" and compiled:
+        return f"pip-compile --upgrade-package {name}=={version}"
+    if fmt in ("requirements", "freeze"):
+        return f"set {name}=={version} in {package.path}"
+    return f"re-lock {package.path} with {name}=={version}"
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class _Requirement:
+    index: int  # position in policy.drift_rules; -1 for drift.default
+    kind: str
+    value: str | None
+    origin: str  # "drift.default" or "drift rule policies/x.yaml:7"
+
+    @property
+    def text(self) -> str:
+        return self.kind if self.value is None else f"{self.kind} {self.value}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    service: str
+    package: Package
+
+
+@dataclass
+class _Comparison:
+    name: NormalizedName
+    requirement: _Requirement
+    entries: list[_Entry]
+    findings: list[Finding]
+    # snap-to only: the reference service's versions, for the matrix.
+    reference: dict[str, list[str]]
+
+    @property
+    def counted(self) -> list[_Entry]:
+        return [e for e in self.entries if e.package.version is not None]
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    comparisons: list[_Comparison]
+    diagnostics: list[Diagnostic]
+
+
+@dataclass(frozen=True)
+class _Context:
+    inventory: Inventory
+    policy: Policy
+    target: Target
+    formats: Mapping[str, str]
+    services: dict[str, Service]
+    pins: dict[NormalizedName, list[str]]  # package -> specifiers of the pinned rules that decided its entries
+
+
+def _analyse(inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]) -> _Analysis:
+    services = {service.name: service for service in inventory.services}
+    groups: dict[tuple[NormalizedName, int], tuple[_Requirement, list[_Entry]]] = {}
+    for service in sorted(inventory.services, key=lambda s: s.name):
+        for package in service.packages:
+            if not package.is_third_party or not applies(package.marker, target):
+                continue
+            requirement = _resolve(policy, service.name, package)
+            if requirement.kind == "none":
+                continue
+            key = (package.name, requirement.index)
+            groups.setdefault(key, (requirement, []))[1].append(_Entry(service.name, package))
+
+    pins: dict[NormalizedName, list[str]] = {}
+    for (name, _), (requirement, _entries) in sorted(groups.items()):
+        if requirement.kind == "pinned" and requirement.value is not None:
+            pins.setdefault(name, []).append(requirement.value)
+    context = _Context(inventory, policy, target, formats, services, pins)
+
+    comparisons: list[_Comparison] = []
+    missing: dict[int, tuple[DriftRule, list[str]]] = {}  # snap-to rules whose reference is absent
+    for (name, index), (requirement, entries) in sorted(groups.items()):
+        entries.sort(key=_entry_key)
+        comparison = _Comparison(name, requirement, entries, [], {})
+        if requirement.kind == "pinned":
+            comparison.findings.extend(_pinned(context, comparison))
+        elif requirement.kind == "snap-to":
+            if not _snap_to(context, comparison):
+                missing.setdefault(index, (policy.drift_rules[index], []))[1].append(name)
+        else:
+            comparison.findings.extend(_level(context, comparison))
+        comparisons.append(comparison)
+
+    diagnostics = [_missing_reference(context, rule, names) for _, (rule, names) in sorted(missing.items())]
+    return _Analysis(comparisons, diagnostics)
+
+
+def _resolve(policy: Policy, service: str, package: Package) -> _Requirement:
+    for index, rule in enumerate(policy.drift_rules):
+        if not selector_matches(rule.packages, package.name):
+            continue
+        if rule.services and not selector_matches(rule.services, service):
+            continue
+        if rule.groups and not any(selector_matches(rule.groups, group) for group in package.groups):
+            continue
+        where = f"{rule.path}:{rule.line}" if rule.path and rule.line else rule.path or f"#{index + 1}"
+        return _Requirement(index, rule.require_kind, rule.require_value, f"drift rule {where}")
+    return _Requirement(-1, policy.drift_default, None, "drift.default")
+
+
+# --------------------------------------------------------------------------- the three rules
+
+
+def _level(context: _Context, comparison: _Comparison) -> list[Finding]:
+    level = comparison.requirement.kind
+    counted = comparison.counted
+    if len({e.service for e in counted}) < 2:
+        return []
+    keys = {id(e): drift_key(_version(e), level) for e in counted}
+    if len(set(keys.values())) < 2:
+        return []
+    # Services that fork a package by marker the same way (uv.lock and its own export, two
+    # services locked for the same interpreters) agree: only differing sets of versions drift.
+    per_service: dict[str, set[tuple[object, ...]]] = {}
+    for entry in counted:
+        per_service.setdefault(entry.service, set()).add(keys[id(entry)])
+    if all(found == next(iter(per_service.values())) for found in per_service.values()):
+        return []
+
+    constraints = _constraints(context, comparison.name)
+    suggested = _suggest((_version(e) for e in counted), constraints)
+    if suggested is not None:
+        wanted = drift_key(suggested, level)
+        tail = f"Suggested target: {suggested}, the highest version in use{_within(constraints)}."
+    else:
+        wanted, common = _most_common(counted, keys)
+        none_in = f"is within {_constraint_text(constraints)}" if constraints else "is a PEP 440 version"
+        tail = f"No version in use {none_in}; the outliers are the services not on the most common version {common}."
+    off = [e for e in counted if keys[id(e)] != wanted]
+    outliers = sorted({e.service for e in off})
+
+    requirement = comparison.requirement
+    message = (
+        f"{comparison.name} is not {_LEVEL_PHRASE[level]} across services "
+        f"({requirement.origin} requires {requirement.text}): {_listing(counted)}. {tail}"
+        f"{_unversioned(comparison)}"
+    )
+    return [
+        finding(
+            "version-drift",
+            ", ".join(outliers),
+            comparison.name,
+            None,
+            message,
+            locations(e.package for e in off),
+            hint=_hint(context, comparison.name, off, suggested, constraints),
+        )
+    ]
+
+
+def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
+    spec = comparison.requirement.value or "*"
+    off = [e for e in comparison.counted if not satisfies(_version(e), spec)]
+    if not off:
+        return []
+    constraints = _constraints(context, comparison.name)
+    suggested = _suggest((_version(e) for e in comparison.counted), constraints)
+    if suggested is not None:
+        tail = f"Suggested target: {suggested}, the highest version in use{_within(constraints)}."
+    else:
+        tail = f"No version in use is within {_constraint_text(constraints)}."
+    findings = []
+    for service, entries in _by_service(off):
+        message = (
+            f"{comparison.name} {_listing(entries, with_service=False)} in {service} is outside the pinned range "
+            f"{spec} ({comparison.requirement.origin}). {tail}{_unversioned(comparison)}"
+        )
+        findings.append(
+            finding(
+                "pinned-version-mismatch",
+                service,
+                comparison.name,
+                _join_versions(_version(e) for e in entries),
+                message,
+                locations(e.package for e in entries),
+                hint=_hint(context, comparison.name, entries, suggested, constraints),
+            )
+        )
+    return findings
+
+
+def _snap_to(context: _Context, comparison: _Comparison) -> bool:
+    """Fill in the comparison's findings; False when the reference service cannot be used."""
+    reference = comparison.requirement.value or ""
+    service = context.services.get(reference)
+    if service is None:
+        return False
+    versions = sorted(
+        {
+            p.version
+            for p in service.packages
+            if p.name == comparison.name
+            and p.is_third_party
+            and p.version is not None
+            and applies(p.marker, context.target)
+        },
+        key=sort_key,
+    )
+    if not versions:
+        return False
+    comparison.reference[reference] = versions
+    reference_keys = {drift_key(v, "exact") for v in versions}
+    off = [
+        e
+        for e in comparison.counted
+        if e.service != reference and drift_key(_version(e), "exact") not in reference_keys
+    ]
+    if not off:
+        return True
+    constraints = _constraints(context, comparison.name)
+    suggested = _suggest(versions, constraints)
+    if suggested is not None:
+        tail = f"Suggested target: {suggested}."
+    else:
+        tail = f"No version of {reference} is within {_constraint_text(constraints)}."
+    shown = _join_versions(versions)
+    for service_name, entries in _by_service(off):
+        message = (
+            f"{comparison.name} {_listing(entries, with_service=False)} in {service_name} differs from {shown} "
+            f"used by the reference service {reference} ({comparison.requirement.origin}). {tail}"
+            f"{_unversioned(comparison)}"
+        )
+        comparison.findings.append(
+            finding(
+                "snap-to-mismatch",
+                service_name,
+                comparison.name,
+                _join_versions(_version(e) for e in entries),
+                message,
+                locations(e.package for e in entries),
+                hint=_hint(context, comparison.name, entries, suggested, constraints),
+            )
+        )
+    return True
+
+
+def _missing_reference(context: _Context, rule: DriftRule, names: list[str]) -> Diagnostic:
+    reference = rule.require_value or ""
+    packages = ", ".join(sorted(set(names)))
+    view = "" if context.target.universal else f" for {context.target.describe()}"
+    if reference not in context.services:
+        problem = f"service {reference!r} is not in the inventory"
+    else:
+        problem = f"service {reference!r} has no version of {packages}{view}"
+    message = f"drift rule snap-to: {problem}; {packages} not checked against it"
+    return Diagnostic(rule.path, rule.line, message)
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def _constraints(context: _Context, name: NormalizedName) -> list[tuple[str, str]]:
+    """(where it comes from, specifier) pairs every suggested version must satisfy."""
+    found: list[tuple[str, str]] = [("pinned", spec) for spec in dict.fromkeys(context.pins.get(name, []))]
+    approved = context.policy.approved.get(name)
+    if approved is not None and approved.strip() not in ("", "*"):
+        found.append(("plugins.approved", approved))
+    if name == "pytest" and context.policy.pytest_allowed is not None:
+        found.append(("pytest.allowed", context.policy.pytest_allowed))
+    return found
+
+
+def _suggest(versions: Iterable[str], constraints: Sequence[tuple[str, str]]) -> str | None:
+    allowed = [v for v in set(versions) if parse(v) is not None and all(satisfies(v, s) for _, s in constraints)]
+    finals = [v for v in allowed if not _is_prerelease(v)]
+    pool = finals or allowed
+    return max(pool, key=sort_key) if pool else None
+
+
+def _is_prerelease(version: str) -> bool:
+    parsed = parse(version)
+    return parsed is not None and parsed.is_prerelease
+
+
+def _within(constraints: Sequence[tuple[str, str]]) -> str:
+    return f" within {_constraint_text(constraints)}" if constraints else ""
+
+
+def _constraint_text(constraints: Sequence[tuple[str, str]]) -> str:
+    return " and ".join(f"{where} {spec}" for where, spec in constraints)
+
+
+def _most_common(counted: list[_Entry], keys: dict[int, tuple[object, ...]]) -> tuple[tuple[object, ...], str]:
+    """The key held by the most services (ties: the higher version) and a version that shows it."""
+    services: dict[tuple[object, ...], set[str]] = {}
+    highest: dict[tuple[object, ...], str] = {}
+    for entry in counted:
+        key = keys[id(entry)]
+        services.setdefault(key, set()).add(entry.service)
+        version = _version(entry)
+        if key not in highest or sort_key(version) > sort_key(highest[key]):
+            highest[key] = version
+    counts = Counter({key: len(names) for key, names in services.items()})
+    best = max(counts, key=lambda k: (counts[k], sort_key(highest[k])))
+    return best, highest[best]
+
+
+# --------------------------------------------------------------------------- hints
+
+
+def _hint(
+    context: _Context,
+    name: str,
+    off: list[_Entry],
+    suggested: str | None,
+    constraints: Sequence[tuple[str, str]],
+) -> str:
+    services = sorted({e.service for e in off})
+    if suggested is None:
+        where = f"within {_constraint_text(constraints)} " if constraints else ""
+        moved = ", ".join(services)
+        return f"Choose a version of {name} {where}and move {moved} to it with each service's locking tool."
+    lines = []
+    for service, entries in _by_service(off):
+        commands = dict.fromkeys(_command(context, service, e.package, suggested) for e in entries)
+        lines.append(f"{service}: {'; '.join(commands)}")
+    return "\n".join(lines)
+
+
+def _command(context: _Context, service_name: str, package: Package, version: str) -> str:
+    service = context.services.get(service_name)
+    fmt = context.formats.get(package.path)
+    if fmt is None and service is not None:
+        fmt = next((s.format for s in service.sources if s.path == package.path), None)
+        if fmt is None and len(service.sources) == 1:
+            # A file included by the service's only source (requirements -r): same format.
+            fmt = service.sources[0].format
+    compiled = fmt == "requirements" and service is not None and _looks_compiled(service, package.path)
+    return move_command(package, version, fmt, compiled=compiled)
+
+
+def _looks_compiled(service: Service, path: str) -> bool:
+    """Whether a requirements file looks generated by pip-compile: every index entry pinned exactly.
+
+    Without the text, the entries are the evidence. A file of nothing but `==` pins that the
+    loader still called "requirements" (not "freeze") carries pip-compile's marks: hashes,
+    `# via` comments or options.
+    """
+    entries = [p for p in service.packages if p.path == path and p.kind is Kind.REGISTRY]
+    return bool(entries) and all(p.version is not None and p.specifier is None for p in entries)
+
+
+def _named_group(package: Package) -> str | None:
+    """The dependency group a package belongs to when it is not the main one; None for main/unknown."""
+    if not package.groups or MAIN in package.groups:
+        return None
+    named = sorted(g for g in package.groups if not g.startswith("extra:"))
+    return named[0] if named else None
+
+
+# --------------------------------------------------------------------------- text helpers
+
+
+def _version(entry: _Entry) -> str:
+    assert entry.package.version is not None  # only counted entries reach here
+    return entry.package.version
+
+
+def _entry_key(entry: _Entry) -> tuple[str, tuple[int, object, str], str, str, int]:
+    p = entry.package
+    return (entry.service, sort_key(p.version), p.marker or "", p.path, p.line)
+
+
+def _by_service(entries: Iterable[_Entry]) -> list[tuple[str, list[_Entry]]]:
+    grouped: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.service, []).append(entry)
+    return [(service, sorted(grouped[service], key=_entry_key)) for service in sorted(grouped)]
+
+
+def _join_versions(versions: Iterable[str]) -> str:
+    return ", ".join(sorted(set(versions), key=sort_key))
+
+
+def _listing(entries: Iterable[_Entry], *, with_service: bool = True) -> str:
+    """`billing 8.4.2; fork 2.0.2 [marker], 2.5.5 [marker]`: markers only where a service holds several versions."""
+    parts = []
+    for service, group in _by_service(entries):
+        versions: dict[str, set[str]] = {}
+        for entry in group:
+            versions.setdefault(_version(entry), set()).add(entry.package.marker or "")
+        several = len(versions) > 1
+        shown = []
+        for version in sorted(versions, key=sort_key):
+            markers = sorted(m for m in versions[version] if m)
+            label = f" [{' or '.join(markers)}]" if several and markers else ""
+            shown.append(f"{version}{label}")
+        text = ", ".join(shown)
+        parts.append(f"{service} {text}" if with_service else text)
+    return "; ".join(parts)
+
+
+def _unversioned(comparison: _Comparison) -> str:
+    services = sorted({e.service for e in comparison.entries if e.package.version is None})
+    return f" Not compared (no version in the record): {', '.join(services)}." if services else ""
+
+
+def _identity(f: Finding) -> tuple[str, str, str | None, str | None, str]:
+    return (f.rule, f.service, f.package, f.version, f.message)
