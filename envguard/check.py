@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from envguard.errors import SourceError
 from envguard.inventory import build_inventory
 from envguard.markers import Target, view
 from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
-from envguard.policy import Policy, PolicyError, builtin_policy, load_policy
-from envguard.workspace import Workspace, discover
+from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
+from envguard.workspace import Workspace, discover, relative
 
 if TYPE_CHECKING:
     from envguard.plugins import PluginUse
@@ -33,6 +34,8 @@ class CheckResult:
     # Packages (rows) × services (columns) of every drift finding; None when drift was not evaluated.
     matrix: DriftMatrix | None = None
     target: Target = Target()
+    # The services whose findings are reported (`check --changed`); None: every service.
+    scope: frozenset[str] | None = None
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:
@@ -92,7 +95,15 @@ def run_check(
     source_format: str | None = None,
     target: Target = Target(),
     baseline: Path | None = None,
+    changed: Sequence[Path] | None = None,
+    select: frozenset[str] | None = None,
 ) -> CheckResult:
+    """Check the workspace of `paths`.
+
+    With `changed` (files, as given on the command line) or `select` (rule codes), every service
+    is still loaded and compared, but only the findings `envguard.select.filter_findings` keeps
+    are returned.
+    """
     prepared = prepare(paths, policy_path, source_format)
     errors, warnings = prepared.errors, prepared.warnings
     known: frozenset[str] = frozenset()
@@ -112,6 +123,18 @@ def run_check(
         from envguard.baseline import apply_baseline
 
         findings = apply_baseline(findings, known)
+    scope: frozenset[str] | None = None
+    if changed is not None or select is not None:
+        from envguard.rules.drift import drift_matrix
+        from envguard.select import changed_services, filter_findings
+
+        if changed is not None:
+            shown = [_shown(path, root) for path in changed]
+            scope = changed_services(shown, inventory, policy_paths(policy_path, prepared.workspace, prepared.policy))
+        kept = filter_findings(findings, services=scope, select=select, waivers=prepared.policy.exceptions)
+        if kept != findings:
+            findings = kept
+            matrix = drift_matrix(inventory, prepared.policy, target, [f for f in kept if not f.suppressed])
     return CheckResult(
         inventory,
         prepared.policy.files,
@@ -120,7 +143,31 @@ def run_check(
         sorted_diagnostics(warnings),
         matrix,
         target,
+        scope,
     )
+
+
+def policy_paths(policy_path: Path | None, workspace: Workspace, policy: Policy) -> list[str]:
+    """Root-relative files and directories whose change can change the policy or the configuration."""
+    root = workspace.root
+    candidates = [root / "policies", root / "envguard.toml", root / "pyproject.toml"]
+    configured = (workspace.config.raw or {}).get("policy")
+    if isinstance(configured, str):
+        candidates.append(root / configured)
+    if policy_path is not None:
+        candidates.append(policy_path)
+    # Policy.files are shown relative to --policy's own base (the current directory), else to the root.
+    base = Path.cwd() if policy_path is not None else root
+    candidates.extend(base / shown for shown in policy.files if shown != BUILTIN_DISPLAY)
+    return [_shown(path, root) for path in candidates]
+
+
+def _shown(path: Path, root: Path) -> str:
+    """`path` relative to `root`, its directory resolved (symlinked checkouts) but not the file itself."""
+    absolute = path.absolute()
+    if not absolute.name:
+        return relative(absolute.resolve(), root)
+    return relative(absolute.parent.resolve() / absolute.name, root)
 
 
 @dataclass(frozen=True)

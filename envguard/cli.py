@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -17,6 +18,7 @@ import typer
 from envguard import __version__
 
 if TYPE_CHECKING:
+    from envguard.check import CheckResult
     from envguard.model import Diagnostic, Package
 
 app = typer.Typer(
@@ -86,6 +88,16 @@ class CheckFormat(str, enum.Enum):
     json = "json"
 
 
+class ReportFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    gitlab = "gitlab"
+    junit = "junit"
+    markdown = "markdown"
+
+
 class FailOn(str, enum.Enum):
     error = "error"
     warning = "warning"
@@ -142,8 +154,8 @@ def check(
     paths: PathsArgument = None,
     policy: PolicyOption = None,
     output_format: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = CheckFormat.text,
+        ReportFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
+    ] = ReportFormat.text,
     output: OutputOption = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest unsuppressed severity that makes the exit code 1.")
@@ -165,21 +177,52 @@ def check(
         typer.Option("--write-baseline", help="Record today's findings in this file (then exit 0 unless "
                      "an input could not be read)."),
     ] = None,
+    changed: Annotated[
+        bool,
+        typer.Option("--changed", help="Read the arguments as changed files (as pre-commit passes them): every "
+                     "service of --root is still compared, but only the findings of the services those files "
+                     "belong to are reported (all of them when a policy file changed)."),
+    ] = False,
+    root: Annotated[
+        Optional[Path],  # noqa: UP007
+        typer.Option("--root", help="Workspace root (default: the current directory); with --changed, the "
+                     "workspace the changed files belong to.", file_okay=False),
+    ] = None,
+    select: Annotated[
+        Optional[list[str]],  # noqa: UP007
+        typer.Option("--select", metavar="RULES", help="Report only these rules: names, codes or code prefixes, "
+                     "or the families plugins (EG1xx), drift (EG2xx), exceptions (EG3xx); repeatable or "
+                     "comma-separated."),
+    ] = None,
 ) -> int:
     """Check every service against the policy: plugins, denied packages, pytest versions, drift, exceptions."""
     from envguard.check import run_check
+    from envguard.errors import UsageError
     from envguard.markers import make_target
-    from envguard.report import json as json_report
     from envguard.report import text as text_report
+    from envguard.select import parse_select
 
+    selected = parse_select(select or [])
+    if write_baseline is not None and (changed or selected is not None):
+        raise UsageError(
+            "--write-baseline records the whole workspace; it cannot be combined with --changed or --select"
+        )
+    if root is not None and paths and not changed:
+        raise UsageError("give either --root or workspace paths, not both (or use --changed FILE...)")
+    workspace = [root or Path(".")] if changed or root is not None else list(paths or [])
     result = run_check(
-        list(paths or []),
+        workspace,
         policy_path=policy,
         today=_today(today),
         source_format=source_format,
         target=make_target(python, platform, implementation),
         baseline=baseline,
+        changed=list(paths or []) if changed else None,
+        select=selected,
     )
+    if changed and result.scope == frozenset():
+        print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
+        return 0
     if write_baseline is not None:
         from envguard.baseline import write_baseline as write
 
@@ -187,11 +230,7 @@ def check(
         print(f"wrote {write_baseline}: {len(result.findings)} findings recorded", file=sys.stderr)
         _print_diagnostics(result.warnings, result.errors)
         return 2 if result.errors else 0
-    if output_format is CheckFormat.json:
-        rendered = json_report.dumps(json_report.report_document(result))
-    else:
-        rendered = text_report.render_check(result)
-    _emit(rendered, output)
+    _emit_report(output_format, result, output)
     _print_diagnostics(result.warnings, result.errors)
     if output is not None:
         print(text_report.summary_line(result), file=sys.stderr)
@@ -433,8 +472,8 @@ def verify(
     ] = None,
     policy: PolicyOption = None,
     output_format: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = CheckFormat.text,
+        ReportFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
+    ] = ReportFormat.text,
     output: OutputOption = None,
     fail_on: Annotated[
         FailOn, typer.Option("--fail-on", help="Lowest unsuppressed severity that makes the exit code 1.")
@@ -465,11 +504,7 @@ def verify(
         today=_today(today),
     )
     result = run_verify(request)
-    if output_format is CheckFormat.json:
-        rendered = json_report.dumps(json_report.report_document(result))
-    else:
-        rendered = text_report.render_check(result)
-    _emit(rendered, output)
+    _emit_report(output_format, result, output)
     _print_diagnostics(result.warnings, result.errors)
     if output is not None:
         print(text_report.summary_line(result), file=sys.stderr)
@@ -503,6 +538,28 @@ def _print_diagnostics(warnings: tuple[Diagnostic, ...], errors: tuple[Diagnosti
         print(f"{warning.path}:{warning.line or 1}: warning: {warning.message}", file=sys.stderr)
     for error in errors:
         print(f"{error.path}:{error.line or 1}: {error.message}", file=sys.stderr)
+
+
+def _emit_report(output_format: ReportFormat, result: CheckResult, output: Path | None) -> None:
+    from envguard.report import render_report
+
+    colour = output is None and output_format is ReportFormat.text and _colour_wanted(sys.stdout)
+    _emit(render_report(output_format.value, result, colour=colour), output)
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if output_format is ReportFormat.github and summary_file:
+        # The job summary page renders Markdown; appending keeps earlier steps' summaries.
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(render_report("markdown", result))
+
+
+def _colour_wanted(stream: object) -> bool:
+    """NO_COLOR wins, then FORCE_COLOR, then whether the stream is a terminal (not in dumb ones)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
 
 def _emit(rendered: str, output: Path | None) -> None:

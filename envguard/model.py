@@ -138,6 +138,9 @@ class Finding:
     exception: Waiver | None = None
     # Recorded in the baseline given with --baseline: reported, but never fails the run.
     baselined: bool = False
+    # Services taking part in a workspace-wide comparison (drift): a change to any of them can
+    # make or clear the finding. Empty for findings about one service alone.
+    involved: tuple[str, ...] = ()
 
     @property
     def suppressed(self) -> bool:

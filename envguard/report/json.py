@@ -159,3 +159,7 @@ def diff_document(result: DiffResult) -> dict[str, Any]:
         ],
         "unchanged": result.unchanged,
     }
+
+
+def render_check(result: CheckResult) -> str:
+    return dumps(report_document(result))

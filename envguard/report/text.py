@@ -44,7 +44,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def render_check(result: CheckResult) -> str:
+def render_check(result: CheckResult, *, colour: bool = False) -> str:
     from envguard.report.json import summary
 
     lines: list[str] = []
@@ -54,7 +54,7 @@ def render_check(result: CheckResult) -> str:
     for service in sorted(by_service):
         lines.append(service)
         for finding in by_service[service]:
-            lines.extend(_finding_lines(finding))
+            lines.extend(_finding_lines(finding, colour))
         lines.append("")
     if result.matrix is not None and result.matrix.rows:
         lines.extend(drift_matrix_lines(result))
@@ -87,10 +87,17 @@ def summary_line(result: CheckResult) -> str:
     return render_check(result).rstrip("\n").rsplit("\n", 1)[-1]
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+# ANSI SGR codes: red, yellow, dim.
+_STYLES = {"error": "31;1", "warning": "33;1", "suppressed": "2", "baselined": "2"}
+
+
+def _finding_lines(finding: Finding, colour: bool = False) -> list[str]:
     state = "suppressed" if finding.suppressed else "baselined" if finding.baselined else finding.severity.value
+    label = f"{state:<10}"
+    if colour:
+        label = f"\x1b[{_STYLES[state]}m{state}\x1b[0m{' ' * (10 - len(state))}"
     where = ", ".join(f"{loc.path}:{loc.line or 1}" for loc in finding.locations)
-    lines = [f"  {state:<10} {finding.rule} {finding.name}: {finding.message}", f"             at {where}"]
+    lines = [f"  {label} {finding.rule} {finding.name}: {finding.message}", f"             at {where}"]
     if finding.exception is not None:
         waiver = finding.exception
         lines.append(

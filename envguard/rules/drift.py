@@ -27,6 +27,9 @@ Decisions the issue left open:
   common key (the key held by the most services; ties go to the key with the higher version).
 * snap-to takes the reference service's versions from all its entries of the package that apply
   to the target, whatever rule they resolve to; the reference service is never its own outlier.
+* Findings of a workspace-wide comparison name, in `Finding.involved`, every service that took
+  part: version-drift every service with a counted entry, snap-to-mismatch the outlier and the
+  reference service. `envguard check --changed` keeps such a finding when any of them changed.
 * Markers are shown for a service that holds several versions of the package, to tell them apart.
 * Hints hold one line per outlier service, `service: command` (several commands of one service,
   from several records, joined with "; "), or one sentence when nothing can be suggested. pipenv
@@ -38,6 +41,7 @@ Decisions the issue left open:
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -278,17 +282,17 @@ def _level(context: _Context, comparison: _Comparison) -> list[Finding]:
         f"({requirement.origin} requires {requirement.text}): {_listing(counted)}. {tail}"
         f"{_unversioned(comparison)}"
     )
-    return [
-        finding(
-            "version-drift",
-            ", ".join(outliers),
-            comparison.name,
-            None,
-            message,
-            locations(e.package for e in off),
-            hint=_hint(context, comparison.name, off, suggested, constraints),
-        )
-    ]
+    drift = finding(
+        "version-drift",
+        ", ".join(outliers),
+        comparison.name,
+        None,
+        message,
+        locations(e.package for e in off),
+        hint=_hint(context, comparison.name, off, suggested, constraints),
+    )
+    # Every service compared, not only the outliers: moving the majority can create the drift.
+    return [dataclasses.replace(drift, involved=tuple(sorted({e.service for e in counted})))]
 
 
 def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
@@ -363,17 +367,17 @@ def _snap_to(context: _Context, comparison: _Comparison) -> bool:
             f"used by the reference service {reference} ({comparison.requirement.origin}). {tail}"
             f"{_unversioned(comparison)}"
         )
-        comparison.findings.append(
-            finding(
-                "snap-to-mismatch",
-                service_name,
-                comparison.name,
-                _join_versions(_version(e) for e in entries),
-                message,
-                locations(e.package for e in entries),
-                hint=_hint(context, comparison.name, entries, suggested, constraints),
-            )
+        mismatch = finding(
+            "snap-to-mismatch",
+            service_name,
+            comparison.name,
+            _join_versions(_version(e) for e in entries),
+            message,
+            locations(e.package for e in entries),
+            hint=_hint(context, comparison.name, entries, suggested, constraints),
         )
+        # A change to the reference service moves the target of every other service.
+        comparison.findings.append(dataclasses.replace(mismatch, involved=tuple(sorted({reference, service_name}))))
     return True
 
 
