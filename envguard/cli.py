@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="envguard",
     help="Environment-consistency linter for Python CI pipelines.",
+    epilog="Exit codes: 0 clean; 1 findings at or above --fail-on (check, verify) or A and B differ "
+    "(diff); 2 an input, the policy, the configuration or the command line could not be used; "
+    "130 interrupted.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,

@@ -1,0 +1,52 @@
+"""The README documents exactly the flags and exit codes the CLI has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import typer
+
+from envguard.cli import app, main
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+COMMANDS = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+
+def synopses() -> dict[str, set[str]]:
+    """Flags of every `envguard <command> ...` synopsis in the README's code blocks."""
+    found: dict[str, set[str]] = {}
+    for block in re.findall(r"```\n(envguard .*?)```", README, re.S):
+        command: str | None = None
+        for line in block.splitlines():
+            start = re.match(r"envguard (\w+)", line)
+            if start:
+                command = start.group(1)
+                found.setdefault(command, set())
+            if command is not None:
+                found[command] |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+    return found
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_a_synopsis_listing_exactly_its_flags(command: str) -> None:
+    documented = synopses()
+    assert command in documented, f"README has no synopsis for `envguard {command}`"
+    actual = {opt for param in COMMANDS[command].params for opt in param.opts if opt.startswith("--")}
+    assert documented[command] == actual
+
+
+def test_every_command_is_in_the_commands_table() -> None:
+    table = README[README.index("## Commands") : README.index("### `envguard check`")]
+    for command in COMMANDS:
+        assert f"`envguard {command}" in table
+
+
+def test_exit_codes_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    help_text = capsys.readouterr().out
+    paragraph = README[README.index("Exit codes:") :].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(\d+)`", paragraph))
+    in_help = set(re.findall(r"\b(0|1|2|130)\b", help_text[help_text.index("Exit codes") :]))
+    assert documented == in_help == {"0", "1", "2", "130"}
