@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from envguard.cli import main
+from envguard.cli import run
 
-sys.exit(main())
+run()

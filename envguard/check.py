@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
-from envguard.inventory import build_inventory
+from envguard.inventory import Progress, build_inventory
 from envguard.markers import Target, view
 from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
 from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
@@ -51,15 +51,20 @@ def failing(findings: tuple[Finding, ...], fail_on: str) -> list[Finding]:
 
 
 def resolve_policy(policy_path: Path | None, workspace: Workspace) -> Policy:
-    """--policy, else `policy` in [tool.envguard], else policies/ at the root, else the built-in one."""
+    """--policy, else `policy` in [tool.envguard], else policies/ at the root, else the built-in one.
+
+    A policy named on the command line may extend any file; one the repository itself points to
+    may only extend files inside the workspace, unless --allow-outside-root.
+    """
     if policy_path is not None:
         return load_policy(policy_path, shown=policy_path.as_posix())
+    within = None if workspace.allow_outside_root else workspace.root
     configured = (workspace.config.raw or {}).get("policy")
     if isinstance(configured, str):
-        return load_policy(workspace.root / configured, shown=configured)
+        return load_policy(workspace.root / configured, shown=configured, within=within)
     policies = workspace.root / "policies"
     if policies.is_dir() and any(p.suffix in (".yaml", ".yml") for p in policies.iterdir()):
-        return load_policy(policies, shown="policies")
+        return load_policy(policies, shown="policies", within=within)
     return builtin_policy()
 
 
@@ -72,10 +77,25 @@ class Prepared:
     warnings: list[Diagnostic]
 
 
-def prepare(paths: list[Path], policy_path: Path | None, source_format: str | None) -> Prepared:
+@dataclass(frozen=True)
+class LoadOptions:
+    """How records are read; none of these changes a result, except allow_outside_root."""
+
+    cache: bool = False
+    jobs: int | None = None
+    allow_outside_root: bool = False
+    progress: Progress | None = None
+
+
+def prepare(
+    paths: list[Path], policy_path: Path | None, source_format: str | None, load: LoadOptions = LoadOptions()
+) -> Prepared:
     """Discover, load every service and the policy; every problem becomes a diagnostic."""
-    workspace = discover(paths, source_format)
-    inventory = build_inventory(workspace)
+    from envguard.cache import default_directory
+
+    workspace = discover(paths, source_format, allow_outside_root=load.allow_outside_root)
+    cache = default_directory(workspace.root) if load.cache else None
+    inventory = build_inventory(workspace, load.progress, cache=cache, jobs=load.jobs)
     errors = list(inventory.errors)
     warnings = list(inventory.warnings)
     try:
@@ -97,6 +117,7 @@ def run_check(
     baseline: Path | None = None,
     changed: Sequence[Path] | None = None,
     select: frozenset[str] | None = None,
+    load: LoadOptions = LoadOptions(),
 ) -> CheckResult:
     """Check the workspace of `paths`.
 
@@ -104,7 +125,7 @@ def run_check(
     is still loaded and compared, but only the findings `envguard.select.filter_findings` keeps
     are returned.
     """
-    prepared = prepare(paths, policy_path, source_format)
+    prepared = prepare(paths, policy_path, source_format, load)
     errors, warnings = prepared.errors, prepared.warnings
     known: frozenset[str] = frozenset()
     if baseline is not None:

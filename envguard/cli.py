@@ -18,7 +18,9 @@ import typer
 from envguard import __version__
 
 if TYPE_CHECKING:
-    from envguard.check import CheckResult
+    from collections.abc import Callable
+
+    from envguard.check import CheckResult, LoadOptions
     from envguard.model import Diagnostic, Package
 
 app = typer.Typer(
@@ -70,13 +72,21 @@ def inventory(
         typer.Option("--source-format", help="Read every given file as this format (uv, poetry, pdm, pipfile, "
                      "pylock, requirements, freeze, pip-inspect, pip-list, conda, conda-meta)."),
     ] = None,
+    no_cache: NoCacheOption = False,
+    jobs: JobsOption = None,
+    allow_outside_root: AllowOutsideRootOption = False,
 ) -> int:
     """Load every dependency record into one normalised inventory per service."""
-    from envguard.inventory import load_inventory
+    from envguard.cache import default_directory
+    from envguard.inventory import build_inventory
     from envguard.report import json as json_report
     from envguard.report import text as text_report
+    from envguard.workspace import discover
 
-    result = load_inventory(list(paths or []), source_format)
+    load = _load_options(no_cache, jobs, allow_outside_root, output_format.value)
+    workspace = discover(list(paths or []), source_format, allow_outside_root=allow_outside_root)
+    cache = default_directory(workspace.root) if load.cache else None
+    result = build_inventory(workspace, load.progress, cache=cache, jobs=jobs)
     if output_format is InventoryFormat.json:
         rendered = json_report.dumps(json_report.inventory_document(result))
     else:
@@ -127,6 +137,44 @@ OutputOption = Annotated[
     Optional[Path],  # noqa: UP007
     typer.Option("--output", "-o", help="Write the report to this file.", envvar="ENVGUARD_OUTPUT"),
 ]
+
+
+NoCacheOption = Annotated[
+    bool,
+    typer.Option("--no-cache", help="Read every file, neither using nor writing .envguard-cache/.",
+                 envvar="ENVGUARD_NO_CACHE"),
+]
+JobsOption = Annotated[
+    Optional[int],  # noqa: UP007
+    typer.Option("--jobs", "-j", min=1, help="Processes that parse records (default: the usable CPUs, "
+                 "when there is enough to parse)."),
+]
+AllowOutsideRootOption = Annotated[
+    bool,
+    typer.Option("--allow-outside-root", help="Let -r/-c includes, local projects and policy `extends` "
+                 "read files above the workspace root."),
+]
+
+
+def _load_options(no_cache: bool, jobs: Optional[int], allow_outside_root: bool, output_format: str) -> LoadOptions:  # noqa: UP007
+    from envguard.check import LoadOptions
+
+    return LoadOptions(not no_cache, jobs, allow_outside_root, _progress_printer(output_format))
+
+
+def _progress_printer(output_format: str) -> Optional[Callable[[int, int, str], None]]:  # noqa: UP007
+    """A one-line counter on stderr for people at a terminal; nothing in CI or for CI formats."""
+    if output_format not in ("text", "json", "markdown") or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        if total < 20:
+            return  # a small workspace is done before a counter could be read
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r\x1b[Kenvguard: loaded {done}/{total} services ({name})"[: 200] + end)
+        sys.stderr.flush()
+
+    return show
 
 
 TargetPythonOption = Annotated[
@@ -191,6 +239,9 @@ def check(
         typer.Option("--root", help="Workspace root (default: the current directory); with --changed, the "
                      "workspace the changed files belong to.", file_okay=False),
     ] = None,
+    no_cache: NoCacheOption = False,
+    jobs: JobsOption = None,
+    allow_outside_root: AllowOutsideRootOption = False,
     select: Annotated[
         Optional[list[str]],  # noqa: UP007
         typer.Option("--select", metavar="RULES", help="Report only these rules: names, codes or code prefixes, "
@@ -222,6 +273,7 @@ def check(
         baseline=baseline,
         changed=list(paths or []) if changed else None,
         select=selected,
+        load=_load_options(no_cache, jobs, allow_outside_root, output_format.value),
     )
     if changed and result.scope == frozenset():
         print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
@@ -259,6 +311,9 @@ def plugins(
     ] = CheckFormat.text,
     output: OutputOption = None,
     source_format: SourceFormatOption = None,
+    no_cache: NoCacheOption = False,
+    jobs: JobsOption = None,
+    allow_outside_root: AllowOutsideRootOption = False,
 ) -> int:
     """Each service's pytest plugins, how each was recognised, and what the policy says of it."""
     from envguard.check import prepare, service_plugins, sorted_diagnostics
@@ -266,7 +321,7 @@ def plugins(
     from envguard.report import text as text_report
     from envguard.rules.plugins import plugin_status
 
-    prepared = prepare(list(paths or []), policy, source_format)
+    prepared = prepare(list(paths or []), policy, source_format, _load_options(no_cache, jobs, allow_outside_root, output_format.value))
     rows: dict[str, list[dict[str, object]]] = {}
     if prepared.policy is not None:
         root = prepared.workspace.root
@@ -566,11 +621,39 @@ def _colour_wanted(stream: object) -> bool:
 
 
 def _emit(rendered: str, output: Path | None) -> None:
+    # A file name that is not UTF-8 arrives as lone surrogates (PEP 383) and goes out as the bytes
+    # it was; other lone surrogates (a "\ud800" escape in a JSON record) escaped. A strict stream
+    # or file would fail on either.
+    try:
+        data = rendered.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = rendered.encode("utf-8", "backslashreplace")
     if output is None:
-        sys.stdout.write(rendered)
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stream (tests): it takes the text as it is
+            sys.stdout.write(rendered)
+            sys.stdout.flush()
+            return
         sys.stdout.flush()
+        buffer.write(data)
+        buffer.flush()
         return
-    output.write_text(rendered, encoding="utf-8")
+    output.write_bytes(data)
+
+
+def run() -> None:
+    """The console script: `main` with the cyclic garbage collector off.
+
+    envguard makes no reference cycles worth collecting; with the collector on, every collection
+    of the oldest generation walks the whole inventory again (a quarter of a warm run), and so
+    does the last one at exit, which `gc.freeze()` skips.
+    """
+    import gc
+
+    gc.disable()
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:

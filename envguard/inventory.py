@@ -2,24 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
 from envguard.model import Diagnostic, Inventory, Package, Service, Source
 from envguard.sources import detect
 from envguard.workspace import ServiceSpec, Workspace, discover
 
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
+    from envguard.cache import FileRecord, Packed
+
 
 def load_inventory(paths: list[Path], source_format: str | None = None) -> Inventory:
     return build_inventory(discover(paths, source_format))
 
 
-def build_inventory(workspace: Workspace) -> Inventory:
+# Called after each service is loaded with (services loaded, services in all, service name).
+Progress = Callable[[int, int, str], None]
+
+# Below this many bytes of records to parse, worker processes cost more than they save
+# (measured: see docs/performance.md); `jobs` given explicitly always uses them.
+PARALLEL_MIN_BYTES = 1_000_000
+
+
+def build_inventory(
+    workspace: Workspace,
+    progress: Progress | None = None,
+    *,
+    cache: Path | None = None,
+    jobs: int | None = None,
+) -> Inventory:
+    """Load every service of `workspace`.
+
+    `cache` is the directory of the inventory cache (`envguard.cache.default_directory(root)`),
+    None to read every file. `jobs` is the number of processes that parse records: None picks
+    the usable CPUs when there is enough to parse, 1 parses in this process. Neither changes
+    the result, only how fast it comes.
+    """
+    import gc
+
+    # Loading makes millions of small objects and no reference cycles: the cyclic collector
+    # would only walk them again and again (a quarter of the run). Restored on the way out.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        results = _load_services(workspace, progress, cache, jobs)
+    finally:
+        if collecting:
+            gc.enable()
     errors: list[Diagnostic] = list(workspace.errors)
     warnings: list[Diagnostic] = []
     services = []
-    for spec in workspace.services:
-        service, service_errors, service_warnings = load_service(spec, workspace.root)
+    for service, service_errors, service_warnings in results:
         services.append(service)
         errors.extend(service_errors)
         warnings.extend(service_warnings)
@@ -31,6 +69,212 @@ def build_inventory(workspace: Workspace) -> Inventory:
     )
 
 
+_Result = tuple[Service, list[Diagnostic], list[Diagnostic]]
+
+
+def _load_services(
+    workspace: Workspace, progress: Progress | None, cache_dir: Path | None, jobs: int | None
+) -> list[_Result]:
+    from envguard import cache as cache_module
+
+    specs = workspace.services
+    root = workspace.root
+    results: list[_Result | None] = [None] * len(specs)
+    done = 0
+
+    def report(index: int) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(specs), specs[index].name)
+
+    store = cache_module.InventoryCache(cache_dir, root) if cache_dir is not None else None
+    keys = [_cache_key(spec, root) for spec in specs]
+    todo: list[int] = []
+    for index in range(len(specs)):
+        found = store.lookup(keys[index]) if store is not None else None
+        if found is None:
+            todo.append(index)
+        else:
+            results[index] = found
+            report(index)
+
+    record = store is not None
+    for index, result, packed, files in _load_many(specs, todo, root, record, jobs, report):
+        if result is None:
+            assert packed is not None  # a worker sends its result packed
+            result = cache_module.unpack(packed)
+        results[index] = result
+        if store is not None and packed is not None and files is not None and not packed[5]:
+            # Loads with errors are not kept: a missing include leaves no file to watch.
+            store.store(keys[index], packed, files)
+    if store is not None:
+        store.save()
+    return [result for result in results if result is not None]
+
+
+def _cache_key(spec: ServiceSpec, root: Path) -> tuple[object, ...]:
+    from envguard.workspace import relative
+
+    return (
+        spec.name,
+        relative(spec.directory, root),
+        tuple((s.path, s.format) for s in spec.sources),
+        tuple((s.path, s.format) for s in spec.ignored),
+        spec.allow_outside_root,
+    )
+
+
+# (index, result, the result packed (from a worker, or to be cached), files read when recorded)
+_Loaded = tuple[int, "_Result | None", "Packed | None", "tuple[FileRecord, ...] | None"]
+
+
+def _load_many(
+    specs: tuple[ServiceSpec, ...],
+    todo: list[int],
+    root: Path,
+    record: bool,
+    jobs: int | None,
+    report: Callable[[int], None],
+) -> list[_Loaded]:
+    """Load the services at `todo`, in worker processes when that pays."""
+    workers = _workers(specs, todo, root, jobs)
+    loaded: list[_Loaded] = []
+    if workers > 1:
+        loaded = _load_parallel(specs, todo, root, record, workers, report)
+    finished = {item[0] for item in loaded}
+    rest = [index for index in todo if index not in finished]
+    for item in _load_chunk(root, [(index, specs[index]) for index in rest], record, in_process=True):
+        loaded.append(item)
+        report(item[0])
+    return loaded
+
+
+def _workers(specs: tuple[ServiceSpec, ...], todo: list[int], root: Path, jobs: int | None) -> int:
+    if len(todo) < 2 or (jobs is not None and jobs <= 1):
+        return 1
+    if jobs is not None:
+        return min(jobs, len(todo))
+    available = _cpus()
+    if available < 2:
+        return 1
+    size = 0
+    for index in todo:
+        for source in specs[index].sources:
+            try:
+                size += (root / source.path).stat().st_size
+            except OSError:
+                continue
+        if size >= PARALLEL_MIN_BYTES * (1 if _fork_context() is not None else 8):
+            return min(available, len(todo))
+    return 1
+
+
+def _cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _fork_context() -> BaseContext | None:
+    """fork where it is safe (Linux, no other thread): workers start in milliseconds, imports done."""
+    import multiprocessing
+    import sys
+    import threading
+
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:
+        return None
+
+
+def _load_parallel(
+    specs: tuple[ServiceSpec, ...],
+    todo: list[int],
+    root: Path,
+    record: bool,
+    workers: int,
+    report: Callable[[int], None],
+) -> list[_Loaded]:
+    """Load in `workers` processes; whatever they could not load is left to the caller."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Largest first into the least loaded chunk, several chunks per worker to even out the end.
+    sizes = {index: _size(root, specs[index]) for index in todo}
+    chunks: list[list[tuple[int, ServiceSpec]]] = [[] for _ in range(min(len(todo), workers * 4))]
+    weights = [0] * len(chunks)
+    for index in sorted(todo, key=lambda i: -sizes[i]):
+        lightest = weights.index(min(weights))
+        chunks[lightest].append((index, specs[index]))
+        weights[lightest] += sizes[index] + 1
+    context = _fork_context() or multiprocessing.get_context("spawn")
+    loaded: list[_Loaded] = []
+    try:
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    except (OSError, NotImplementedError, ImportError):  # no semaphores, no processes: load here
+        return loaded
+    try:
+        pending: set[Future[list[_Loaded]]] = {
+            executor.submit(_load_chunk, root, chunk, record, in_process=False) for chunk in chunks if chunk
+        }
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                for item in future.result():
+                    loaded.append(item)
+                    report(item[0])
+    except BrokenProcessPool:  # a worker died (killed, out of memory): the caller loads the rest
+        pass
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    return loaded
+
+
+def _size(root: Path, spec: ServiceSpec) -> int:
+    total = 0
+    for source in spec.sources:
+        try:
+            total += (root / source.path).stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+def _load_chunk(
+    root: Path, chunk: list[tuple[int, ServiceSpec]], record: bool, *, in_process: bool
+) -> list[_Loaded]:
+    """Load services, here or in a worker (which sends plain tuples: several times faster to pass)."""
+    import gc
+
+    from envguard import cache as cache_module
+    from envguard.sources import _text
+
+    collecting = gc.isenabled()
+    gc.disable()
+    recorder = cache_module.Recorder(root) if record else None
+    previous = _text.observer
+    _text.observer = recorder
+    try:
+        loaded: list[_Loaded] = []
+        for index, spec in chunk:
+            result = load_service(spec, root)
+            packed = cache_module.pack(result) if record or not in_process else None
+            files = recorder.take() if recorder is not None else None
+            loaded.append((index, result if in_process else None, packed, files))
+        return loaded
+    finally:
+        _text.observer = previous
+        if collecting:
+            gc.enable()
+
+
 def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnostic], list[Diagnostic]]:
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
@@ -39,7 +283,14 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
     included_elsewhere: set[str] = set()
     for source in spec.sources:
         try:
-            loaded = detect.loader_for(source.format)(root / source.path, source.path)
+            if source.format == "requirements":  # the one format that follows includes
+                from envguard.sources.requirements import load as load_requirements
+
+                loaded = load_requirements(
+                    root / source.path, source.path, allow_outside_root=spec.allow_outside_root
+                )
+            else:
+                loaded = detect.loader_for(source.format)(root / source.path, source.path)
         except SourceError as exc:
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
             read.append(source)
@@ -70,7 +321,7 @@ def _version_warnings(packages: tuple[Package, ...]) -> list[Diagnostic]:
             continue
         try:
             Version(package.version)
-        except InvalidVersion:
+        except (InvalidVersion, ValueError):  # ValueError: a release number too long for int()
             warnings.append(
                 Diagnostic(
                     package.path,
@@ -101,7 +352,7 @@ def _version_key(version: str | None) -> tuple[int, object]:
         return (0, "")
     try:
         return (1, Version(version))
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):
         return (2, version)
 
 

@@ -76,16 +76,26 @@ def _applies(marker: str, target: Target) -> bool:
         parsed = Marker(marker)
     except InvalidMarker:
         return True
-    for environment in _environments(marker, target):
+    environments = _environments(marker, target)
+    if environments is None:
+        return True
+    for environment in environments:
         try:
             if parsed.evaluate(environment, context="lock_file"):  # type: ignore[arg-type]
                 return True
-        except (UndefinedComparison, UndefinedEnvironmentName, TypeError):
+        except (UndefinedComparison, UndefinedEnvironmentName, TypeError, ValueError):
+            # ValueError: a version in the marker with a release number too long for int().
             return True
     return False
 
 
-def _environments(marker: str, target: Target) -> list[dict[str, object]]:
+# Environments tried per marker at most. Each costs an evaluation as long as the marker, and a
+# marker naming N extras needs N of them: a generated or hostile marker with thousands of extras
+# took minutes. Beyond this, the marker applies, as an unparseable one does.
+_MAX_ENVIRONMENTS = 5000
+
+
+def _environments(marker: str, target: Target) -> list[dict[str, object]] | None:
     pythons = [target.python] if target.python else list(_PYTHONS) if "python" in marker else ["3.12"]
     platforms = [target.platform] if target.platform else list(PLATFORMS)
     implementations = [target.implementation] if target.implementation else list(IMPLEMENTATIONS)
@@ -93,6 +103,9 @@ def _environments(marker: str, target: Target) -> list[dict[str, object]]:
     extras = [""] + sorted({a or b for a, b in _EXTRA.findall(marker)})
     named = sorted({name for name, _ in _IN_SET.findall(marker)})
     sets = [frozenset(), frozenset(named)] if named else [frozenset()]
+    dimensions = (pythons, platforms, implementations, machines, extras, sets)
+    if functools.reduce(lambda count, values: count * len(values), dimensions, 1) > _MAX_ENVIRONMENTS:
+        return None
     environments = []
     for python, platform, implementation, machine, extra, chosen in itertools.product(
         pythons, platforms, implementations, machines, extras, sets

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import NewType
 
 from packaging.utils import canonicalize_name
 
+from envguard.errors import one_line
+
 NormalizedName = NewType("NormalizedName", str)
 
 
+@functools.lru_cache(maxsize=16384)  # the same few thousand names, hundreds of thousands of times
 def normalize(name: str) -> NormalizedName:
     """PEP 503 normalisation: `Foo.Bar_baz` and `foo-bar-baz` are the same project."""
     return NormalizedName(canonicalize_name(name))
@@ -24,6 +28,8 @@ class Kind(str, enum.Enum):
     EDITABLE = "editable"
     LOCAL_PROJECT = "local project"
 
+
+_LOCAL_PROJECT = Kind.LOCAL_PROJECT
 
 # Group vocabulary shared by every loader, so that rules never need to know the format:
 # "main" is the default/production set, dependency groups keep their own (normalised) name,
@@ -50,7 +56,7 @@ class Package:
 
     @property
     def is_third_party(self) -> bool:
-        return self.kind is not Kind.LOCAL_PROJECT
+        return self.kind is not _LOCAL_PROJECT  # a module global: Kind.X is a slower lookup
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,11 @@ class Diagnostic:
     path: str
     line: int | None
     message: str
+
+    def __post_init__(self) -> None:
+        # One line whatever a file put in a name or key the message quotes (see errors.one_line).
+        object.__setattr__(self, "path", one_line(self.path))
+        object.__setattr__(self, "message", one_line(self.message))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line or 1}: {self.message}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
@@ -40,6 +39,7 @@ class PluginUse:
     option: str | None = None  # the configuration text behind it, e.g. "-p no:randomly"
 
 
+@functools.lru_cache(maxsize=16384)  # a pure function, asked for every package of every service
 def plugin_reason(name: str, version: str | None, also_plugins: frozenset[str]) -> Reason | None:
     """Why the distribution `name` at `version` is a pytest plugin, or None if it is not one.
 
@@ -160,7 +160,7 @@ def _in_range(entry: _Entry, version: str | None) -> bool:
         return True
     try:
         parsed = Version(version)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a release number too long for int()
         return True
     if entry.since is not None and parsed < entry.since:
         return False
@@ -169,7 +169,9 @@ def _in_range(entry: _Entry, version: str | None) -> bool:
 
 @functools.cache
 def _knowledge_base() -> _KnowledgeBase:
-    text = resources.files("envguard").joinpath("data").joinpath("pytest_plugins.json").read_text(encoding="utf-8")
+    from envguard._data import read_data
+
+    text = read_data("pytest_plugins.json").decode("utf-8")
     return _parse_knowledge_base(json.loads(text))
 
 

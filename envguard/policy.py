@@ -23,13 +23,12 @@ first position.
 from __future__ import annotations
 
 import datetime as _dt
-import difflib
 import fnmatch
 import functools
-import importlib.resources
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from envguard.errors import EnvguardError
+from envguard.errors import EnvguardError, one_line
 from envguard.model import NormalizedName, Waiver, normalize
 from envguard.rules.catalog import RULES
 
@@ -73,10 +72,11 @@ class PolicyError(EnvguardError):
 
     def __init__(self, path: str, line: int | None, key: str, message: str) -> None:
         super().__init__(path, line, key, message)
-        self.path = path
+        # Keys come from the file and may hold line breaks: kept escaped, so the error is one line.
+        self.path = one_line(path)
         self.line = line
-        self.key = key
-        self.message = message
+        self.key = one_line(key)
+        self.message = one_line(message)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line or 1}:"
@@ -118,26 +118,40 @@ class Policy:
 # --------------------------------------------------------------------------- public API
 
 
-def load_policy(path: Path, *, shown: str | None = None) -> Policy:
+def load_policy(path: Path, *, shown: str | None = None, within: Path | None = None) -> Policy:
     """Load a policy file, or a directory whose *.yaml/*.yml files merge in name order.
 
     `shown` is how `path` appears in messages and `Policy.files`; files reached through
-    `extends` are shown relative to it.
+    `extends` are shown relative to it. With `within` (the workspace root), an `extends` that
+    leaves that directory is refused: a repository's policy must not pull in files from
+    elsewhere on the machine unless the user allows it.
     """
     display = shown if shown is not None else path.as_posix()
-    if path.is_dir():
-        layers = _directory_layers(path, display)
-    elif path.exists():
-        layers = _file_layers(path, display, ())
+    kind = _kind(path)
+    if kind == "dir":
+        layers = _directory_layers(path, display, within)
+    elif kind is not None:  # a pipe is fine here: `--policy <(generate-policy)`
+        layers = _file_layers(path, display, (), within)
     else:
         raise PolicyError(display, None, "", "policy file not found")
     return _fold(layers)
 
 
+def _kind(path: Path) -> Literal["file", "dir", "other"] | None:
+    """What is at `path`; None when nothing is, or when the system refuses the path (a NUL byte,
+    a name too long), which Path.exists() raises for instead."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
 def builtin_policy() -> Policy:
     """The policy shipped with envguard (a byte-identical copy of policies/default.yaml)."""
-    resource = importlib.resources.files("envguard").joinpath("data").joinpath("default-policy.yaml")
-    layer = _parse_layer(resource.read_bytes(), BUILTIN_DISPLAY)
+    from envguard._data import read_data
+
+    layer = _parse_layer(read_data("default-policy.yaml"), BUILTIN_DISPLAY)
     if layer.extends is not None:
         raise PolicyError(BUILTIN_DISPLAY, layer.extends[1], "extends", "the built-in policy cannot extend another")
     return layer.policy
@@ -210,7 +224,7 @@ class _Layer:
     extends: tuple[str, int] | None  # the target as written, and the line of `extends`
 
 
-def _directory_layers(path: Path, display: str) -> list[tuple[str, Policy]]:
+def _directory_layers(path: Path, display: str, within: Path | None) -> list[tuple[str, Policy]]:
     try:
         # Dot-files are editor backups and lock files, never policy fragments.
         names = sorted(
@@ -224,11 +238,13 @@ def _directory_layers(path: Path, display: str) -> list[tuple[str, Policy]]:
         raise PolicyError(display, None, "", "no *.yaml or *.yml files in this policy directory")
     layers: list[tuple[str, Policy]] = []
     for name in names:
-        layers.extend(_file_layers(path / name, posixpath.join(display, name), ()))
+        layers.extend(_file_layers(path / name, posixpath.join(display, name), (), within))
     return layers
 
 
-def _file_layers(path: Path, display: str, trail: tuple[tuple[str, str], ...]) -> list[tuple[str, Policy]]:
+def _file_layers(
+    path: Path, display: str, trail: tuple[tuple[str, str], ...], within: Path | None
+) -> list[tuple[str, Policy]]:
     """The layers of one file, its bases first; `trail` is the extends chain that led here."""
     identity = os.path.realpath(path)
     layer = _parse_layer(_read(path, display), display)
@@ -238,18 +254,34 @@ def _file_layers(path: Path, display: str, trail: tuple[tuple[str, str], ...]) -
     trail = (*trail, (identity, display))
     target = path.parent / written
     target_display = written if os.path.isabs(written) else _relative_display(display, written)
-    target_identity = os.path.realpath(target)
+    try:
+        target_identity = os.path.realpath(target)
+    except ValueError:  # a NUL byte in the path
+        raise PolicyError(display, line, "extends", f"not a valid path: {written!r}") from None
     for seen_identity, seen_display in trail:
         if seen_identity == target_identity:
             chain = " -> ".join([d for _, d in trail] + [seen_display])
             raise PolicyError(display, line, "extends", f"extends cycle: {chain}")
     if len(trail) >= MAX_EXTENDS:
         raise PolicyError(display, line, "extends", f"extends chain longer than {MAX_EXTENDS} files")
-    if target.is_dir():
+    if within is not None and not _inside(target_identity, within):
+        message = f"{written} is outside the workspace root; pass --allow-outside-root to read it"
+        raise PolicyError(display, line, "extends", message)
+    kind = _kind(target)
+    if kind == "dir":
         raise PolicyError(display, line, "extends", f"must name a policy file, not a directory: {target_display}")
-    if not target.exists():
+    if kind is None:
         raise PolicyError(display, line, "extends", f"base policy not found: {target_display}")
-    return [*_file_layers(target, target_display, trail), (identity, layer.policy)]
+    if kind == "other":
+        # Reading a named pipe blocks until something writes to it, a device may never end.
+        message = f"must name a regular file, not a pipe or device: {target_display}"
+        raise PolicyError(display, line, "extends", message)
+    return [*_file_layers(target, target_display, trail, within), (identity, layer.policy)]
+
+
+def _inside(real_path: str, root: Path) -> bool:
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_path, real_root]) == real_root
 
 
 def _relative_display(display: str, written: str) -> str:
@@ -269,8 +301,10 @@ def _read(path: Path, display: str) -> bytes:
 
 # --------------------------------------------------------------------------- text and YAML
 
-# The characters YAML allows in a stream (PyYAML's Reader rejects the rest without a line).
-_NON_PRINTABLE: Final = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The characters YAML does not allow in a stream (PyYAML's Reader rejects them without a line):
+# the complement of [\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff],
+# written as the few small ranges it is, which compiles ten times faster at every start.
+_NON_PRINTABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _decode(data: bytes, display: str) -> str:
@@ -475,6 +509,8 @@ def _fields(f: _File, node: _Node, key: str, allowed: Sequence[str], required: S
 
 
 def _unknown_key(name: str, allowed: Sequence[str]) -> str:
+    import difflib  # only for a misspelt key: ~3 ms at start otherwise
+
     close = difflib.get_close_matches(name, allowed, n=1)
     if close:
         return f"unknown key; did you mean '{close[0]}'?"
@@ -539,6 +575,8 @@ def _date(f: _File, node: _Node, key: str) -> str:
 def _rule_name(f: _File, node: _Node, key: str) -> str:
     text = _string(f, node, key)
     if text not in RULE_NAMES:
+        import difflib
+
         close = difflib.get_close_matches(text, RULE_NAMES, n=1)
         hint = f"did you mean '{close[0]}'?" if close else "expected one of: " + ", ".join(RULE_NAMES)
         raise f.fail(node, key, f"unknown rule {text!r}; {hint}")

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from envguard.errors import SourceError
 from envguard.model import Diagnostic
 from envguard.sources._text import read_text
@@ -172,6 +170,11 @@ def _plugin_args(tokens: tuple[_Token, ...], shown: str, warnings: list[Diagnost
 def _required_plugins(
     tokens: tuple[_Token, ...], shown: str, warnings: list[Diagnostic]
 ) -> tuple[RequiredPlugin, ...]:
+    if not tokens:
+        return ()
+    # Imported here: packaging.requirements costs ~4 ms at start, and few projects set required_plugins.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     result: list[RequiredPlugin] = []
     for requirement, line in tokens:
         try:

@@ -12,7 +12,7 @@ from packaging.version import InvalidVersion, Version
 def parse(version: str) -> Version | None:
     try:
         return Version(version)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a release number too long for int()
         return None
 
 
@@ -36,7 +36,10 @@ def satisfies(version: str, specifier: str) -> bool:
     spec = _specifier(specifier)
     if parsed is None or spec is None:
         return False
-    return spec.contains(parsed, prereleases=True)
+    try:
+        return spec.contains(parsed, prereleases=True)
+    except ValueError:  # a release number in the specifier too long for int()
+        return False
 
 
 # How far apart two versions may be under a drift level. Pre-, post- and dev-releases and local

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ class ServiceSpec:
     directory: Path
     sources: tuple[Source, ...]
     ignored: tuple[Source, ...] = ()
+    # Whether its records may include files above the workspace root (--allow-outside-root).
+    allow_outside_root: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Workspace:
     services: tuple[ServiceSpec, ...]
     config: Config
     errors: tuple[Diagnostic, ...] = ()
+    allow_outside_root: bool = False
 
 
 def relative(path: Path, root: Path) -> str:
@@ -99,7 +103,7 @@ def _parse_config(data: Any, shown: str, text: str) -> Config:
     return Config(services=dict(services), exclude=tuple(exclude), path=shown, raw=dict(data))
 
 
-def discover(paths: list[Path], source_format: str | None = None) -> Workspace:
+def discover(paths: list[Path], source_format: str | None = None, *, allow_outside_root: bool = False) -> Workspace:
     """Services for the given paths; a directory is a workspace, a file is one service."""
     if not paths:
         paths = [Path.cwd()]
@@ -125,7 +129,10 @@ def discover(paths: list[Path], source_format: str | None = None) -> Workspace:
             if fmt is not None:
                 source = Source(relative(path.resolve(), root), fmt)
                 specs.append((path.resolve().parent, None, [source], []))
-    return Workspace(root, _name_services(specs, root), config, tuple(errors))
+    services = _name_services(specs, root)
+    if allow_outside_root:
+        services = tuple(dataclasses.replace(spec, allow_outside_root=True) for spec in services)
+    return Workspace(root, services, config, tuple(errors), allow_outside_root)
 
 
 def _root_of(paths: list[Path]) -> Path:
@@ -205,10 +212,22 @@ def _choose_sources(
     """The records read for a service directory, and the weaker ones present but not read."""
     candidates: list[Source] = []
     try:
-        names = sorted(e.name for e in os.scandir(directory) if e.is_file())
+        entries = list(os.scandir(directory))
     except OSError as exc:
         errors.append(Diagnostic(relative(directory, root), None, f"cannot list directory: {exc.strerror}"))
         return [], []
+    names: list[str] = []
+    for entry in entries:
+        try:
+            if entry.is_file():
+                names.append(entry.name)
+        except OSError as exc:
+            # A symbolic link loop (ELOOP) or an entry gone since the listing: only this entry is
+            # lost, and it is reported when it would have been read.
+            if detect.is_discoverable(entry.name):
+                shown = relative(directory / entry.name, root)
+                errors.append(Diagnostic(shown, None, f"cannot read file: {exc.strerror or exc}"))
+    names.sort()
     for name in names:
         if source_format is None and not detect.is_discoverable(name):
             continue

@@ -826,3 +826,17 @@ def test_schema_rejects_what_the_loader_rejects(validator: Any, tmp_path: Path, 
 
 def test_schema_rule_names_match_the_module(validator: Any) -> None:
     assert tuple(validator.schema["$defs"]["ruleName"]["enum"]) == RULE_NAMES
+
+
+def test_extends_outside_the_workspace_root_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text("version: 1\n", encoding="utf-8")
+    root = tmp_path / "repo"
+    (root / "policies").mkdir(parents=True)
+    (root / "policies" / "p.yaml").write_text("version: 1\nextends: ../../org.yaml\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(root / "policies", shown="policies", within=root)
+    assert str(caught.value) == (
+        "policies/p.yaml:2: extends: ../../org.yaml is outside the workspace root; "
+        "pass --allow-outside-root to read it"
+    )
+    assert load_policy(root / "policies", shown="policies").files == ("../org.yaml", "policies/p.yaml")

@@ -57,6 +57,9 @@ __all__ = ["DriftMatrix", "DriftRow", "drift_findings", "drift_matrix", "move_co
 
 _NAMES = ("version-drift", "pinned-version-mismatch", "snap-to-mismatch")
 
+# The last analysis drift_findings made, with its inventory, policy and target (see drift_matrix).
+_LAST: list[tuple[Inventory, Policy, Target, _Analysis]] = []
+
 _LEVEL_PHRASE = {
     "exact": "on the same version",
     "same-minor": "on the same minor version",
@@ -88,6 +91,8 @@ def drift_findings(
     outlier's hint suggests.
     """
     analysis = _analyse(inventory, policy, target, formats)
+    # `envguard check` asks for the matrix of the same inventory right after: keep the analysis.
+    _LAST[:] = [(inventory, policy, target, analysis)]
     findings = [f for comparison in analysis.comparisons for f in comparison.findings]
     return findings, analysis.diagnostics
 
@@ -100,7 +105,9 @@ def drift_matrix(inventory: Inventory, policy: Policy, target: Target, findings:
     beforehand to leave them out of the table.
     """
     wanted = {_identity(f) for f in findings if f.name in _NAMES}
-    analysis = _analyse(inventory, policy, target, {})
+    # The formats only shape hints, which finding identities leave out: a kept analysis will do.
+    kept = [a for i, p, t, a in _LAST if i is inventory and p is policy and t == target]
+    analysis = kept[0] if kept else _analyse(inventory, policy, target, {})
     rows: list[tuple[str, dict[str, str], str]] = []
     for comparison in analysis.comparisons:
         if not any(_identity(f) in wanted for f in comparison.findings):
@@ -159,8 +166,7 @@ class _Requirement:
         return self.kind if self.value is None else f"{self.kind} {self.value}"
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):  # a tuple: tens of thousands are made per run
     service: str
     package: Package
 
@@ -198,15 +204,34 @@ class _Context:
 def _analyse(inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]) -> _Analysis:
     services = {service.name: service for service in inventory.services}
     groups: dict[tuple[NormalizedName, int], tuple[_Requirement, list[_Entry]]] = {}
+    # A rule depends on the service only through service selectors, on the groups only through
+    # group selectors: resolve each distinct (service, name, groups) once.
+    by_service = any(rule.services for rule in policy.drift_rules)
+    by_groups = any(rule.groups for rule in policy.drift_rules)
+    resolved: dict[tuple[str, str, tuple[str, ...]], _Requirement] = {}
+    # Entries are appended service by service, in name order: a group needs sorting only where
+    # one service holds several entries of the package.
+    unsorted: set[tuple[NormalizedName, int]] = set()
+    universal = target.universal
     for service in sorted(inventory.services, key=lambda s: s.name):
+        name = service.name
         for package in service.packages:
-            if not package.is_third_party or not applies(package.marker, target):
+            if not package.is_third_party or not (universal or applies(package.marker, target)):
                 continue
-            requirement = _resolve(policy, service.name, package)
+            memo = (name if by_service else "", package.name, package.groups if by_groups else ())
+            found = resolved.get(memo)
+            if found is None:
+                found = resolved[memo] = _resolve(policy, name, package)
+            requirement = found
             if requirement.kind == "none":
                 continue
             key = (package.name, requirement.index)
-            groups.setdefault(key, (requirement, []))[1].append(_Entry(service.name, package))
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = (requirement, [])
+            elif group[1][-1].service == name:
+                unsorted.add(key)
+            group[1].append(_Entry(name, package))
 
     pins: dict[NormalizedName, list[str]] = {}
     for (name, _), (requirement, _entries) in sorted(groups.items()):
@@ -217,7 +242,8 @@ def _analyse(inventory: Inventory, policy: Policy, target: Target, formats: Mapp
     comparisons: list[_Comparison] = []
     missing: dict[int, tuple[DriftRule, list[str]]] = {}  # snap-to rules whose reference is absent
     for (name, index), (requirement, entries) in sorted(groups.items()):
-        entries.sort(key=_entry_key)
+        if (name, index) in unsorted:
+            entries.sort(key=_entry_key)
         comparison = _Comparison(name, requirement, entries, [], {})
         if requirement.kind == "pinned":
             comparison.findings.extend(_pinned(context, comparison))

@@ -23,6 +23,15 @@ def parse_json(text: str, shown: str) -> Any:
         raise SourceError(shown, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:
         raise SourceError(shown, None, "invalid JSON: nested too deeply") from None
+    except ValueError:
+        # int() refuses a decimal integer longer than sys.get_int_max_str_digits().
+        found = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        raise SourceError(shown, line, "invalid JSON: an integer has too many digits") from None
+
+
+# Tried only where a run of digits starts, so that the search stays linear.
+_LONG_NUMBER = re.compile(r"(?<![0-9])[0-9]{4000,}")
 
 
 _DECODER = json.JSONDecoder()

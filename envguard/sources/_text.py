@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from envguard.errors import SourceError
 
 MAX_BYTES = 50 * 1024 * 1024
+
+# Set by envguard.cache while a service loads: told of every file read, its status taken before
+# the read and the bytes read, so that a cache entry knows exactly which content it came from.
+observer: Callable[[Path, os.stat_result, bytes], None] | None = None
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -22,12 +28,15 @@ def read_text(path: Path, display: str | None = None) -> str:
     """Decode a file, honouring a byte-order mark; universal newlines, BOM removed."""
     shown = display if display is not None else str(path)
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        size = status.st_size
         if size > MAX_BYTES:
             raise SourceError(shown, None, f"file is too large ({size} bytes; the limit is {MAX_BYTES})")
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(shown, None, f"cannot read file: {exc.strerror or exc}") from None
+    if observer is not None:
+        observer(path, status, data)
     return decode(data, shown)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
 import sys
 from typing import Any
@@ -14,9 +16,35 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+# Tried only where a run of digits starts, so that the search stays linear.
+_LONG_NUMBER = re.compile(r"(?<![0-9_])[0-9][0-9_]{4000,}")
+
+# ENVGUARD_TOML_FAST_PATH=0 reads every file with tomllib alone (to rule the fast path out).
+FAST_PATH = os.environ.get("ENVGUARD_TOML_FAST_PATH", "1") != "0"
 
 
 def parse_toml(text: str, shown: str) -> dict[str, Any]:
+    return parse_lock(text, shown)[0]
+
+
+def parse_lock(text: str, shown: str) -> tuple[dict[str, Any], dict[str, list[int]] | None]:
+    """The document, and the line of every top-level `[[key]]` header when the fast path read it.
+
+    The fast path (`_fasttoml`) reads the regular TOML tools write and gives up on anything
+    else, which tomllib then parses; both give the same document.
+    """
+    if FAST_PATH:
+        from envguard.sources import _fasttoml
+
+        try:
+            return _fasttoml.loads(text)
+        except (_fasttoml.Unsupported, ValueError, RecursionError):
+            # An integer too long for int() or nesting too deep: tomllib reports it properly.
+            pass
+    return _full_parse(text, shown), None
+
+
+def _full_parse(text: str, shown: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -27,17 +55,21 @@ def parse_toml(text: str, shown: str) -> dict[str, Any]:
         raise SourceError(shown, line, f"invalid TOML: {reason}") from None
     except RecursionError:
         raise SourceError(shown, None, "invalid TOML: nested too deeply") from None
+    except ValueError:
+        # tomllib leaves int() to fail on a decimal integer longer than sys.get_int_max_str_digits().
+        found = _LONG_NUMBER.search(text)
+        line = text.count("\n", 0, found.start()) + 1 if found else None
+        raise SourceError(shown, line, "invalid TOML: an integer has too many digits") from None
     return data
 
 
 def key_line(text: str, key: str) -> int | None:
     """First line that assigns `key` or opens a `[key]`/`[[key]]` table; only used to place errors."""
+    # One search over the text instead of a match per line; `[^\S\n]` is whitespace within a line.
     quoted = r"""["']?""" + re.escape(key) + r"""["']?"""
-    pattern = re.compile(r"(\[\[?\s*" + quoted + r"\s*\]|" + quoted + r"\s*=)")
-    for number, line in enumerate(text.split("\n"), start=1):
-        if pattern.match(line.strip()):
-            return number
-    return None
+    pattern = re.compile(r"^[^\S\n]*(?:\[\[?[^\S\n]*" + quoted + r"[^\S\n]*\]|" + quoted + r"[^\S\n]*=)", re.M)
+    found = pattern.search(text)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
 
 
 def array_of_tables(data: dict[str, Any], key: str, text: str, shown: str) -> list[dict[str, Any]]:
@@ -62,28 +94,45 @@ def array_table_lines(text: str, key: str) -> list[int]:
     return lines
 
 
-def entry_lines(text: str, key: str, count: int, names: list[str]) -> list[int]:
+def entry_lines(
+    text: str, key: str, count: int, names: list[str], seen: dict[str, list[int]] | None = None
+) -> list[int]:
     """Lines where each of `count` array entries starts, whatever style the file uses.
 
     `[[key]]` headers are used when their number matches; otherwise (inline arrays, hand
     edits) each entry is placed at the next `name = "..."` line for its name, in order.
+    `seen` is what `parse_lock` found, which spares a second pass over the text.
     """
+    if seen is not None and len(seen.get(key, [])) == count:
+        return list(seen.get(key, []))
     headers = array_table_lines(text, key)
     if len(headers) == count:
         return headers
     lines: list[int] = []
     candidates = list(_lines_outside_multiline_strings(text))
+    # name -> the candidates (indexes, in order) that assign it: one pass over the text. Searching
+    # the rest of the text for every name took time quadratic in the number of entries whenever
+    # names were not found as written (escapes): minutes for a few thousand entries.
+    assigned: dict[str, list[int]] = {}
+    for index, (_, line) in enumerate(candidates):
+        if "name" in line:
+            for value in dict.fromkeys(found.group(1) for found in _NAME_VALUE.finditer(line)):
+                assigned.setdefault(value, []).append(index)
     position = 0
     for name in names:
-        pattern = re.compile(r"""(^|[{,\s])name\s*=\s*["']""" + re.escape(name) + r"""["']""")
-        found = 1
-        for index in range(position, len(candidates)):
-            number, line = candidates[index]
-            if pattern.search(line):
-                found, position = number, index + 1
-                break
-        lines.append(found)
+        number = 1
+        # A name with a quote in it is no package name, and not looked for.
+        hits = [] if '"' in name or "'" in name else assigned.get(name, [])
+        at = bisect.bisect_left(hits, position)
+        if at < len(hits):
+            number, position = candidates[hits[at]][0], hits[at] + 1
+        lines.append(number)
     return lines
+
+
+# Every `name = "..."` of a line, overlapping ones too, with its value up to the next quote: for
+# a name without quotes, what `(^|[{,\s])name\s*=\s*["']<name>["']` finds.
+_NAME_VALUE = re.compile(r"""(?=(?:^|[{,\s])name\s*=\s*["']([^"']*)["'])""")
 
 
 def _lines_outside_multiline_strings(text: str) -> list[tuple[int, str]]:

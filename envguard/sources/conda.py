@@ -30,12 +30,17 @@ _BRACKET_ITEM = re.compile(
 # "==1.2", "=1.2" or a bare "1.2" without wildcard, range or alternative is the version asked for.
 _EXACT = re.compile(r"={0,2}(?P<version>[A-Za-z0-9_.+!]+)")
 # Joins "a >= 1.0 , < 2" into ">=1.0,<2" so that whitespace separates only version and build.
-_SPEC_SPACE = re.compile(r"\s*([,|])\s*|([<>=!~]=?)\s+")
+# `(?<!\s)` tries the leading `\s+` only where a run of whitespace starts: the same matches as
+# `\s*([,|])`, without retrying every position of a long run (quadratic).
+_SPEC_SPACE = re.compile(r"(?:(?<!\s)\s+)?([,|])\s*|([<>=!~]=?)\s+")
 
 # pip requirement-file lines inside the `pip:` list.
-_PIP_COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip's `(^|\s+)#.*$`, with `\s+` tried only where a run of whitespace starts (see _SPEC_SPACE).
+_PIP_COMMENT = re.compile(r"(^|(?<!\s)\s+)#.*$")
 _PIP_SPECIFIER = re.compile(r"\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*(?P<spec>[^;@]*)")
-_EGG = re.compile(r"#(?:.*&)?egg=(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
+# An `#egg=name` fragment, first or after an `&` (see _egg_name).
+_EGG_AFTER_HASH = re.compile(r"#egg=(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
+_EGG_AFTER_AMP = re.compile(r"&egg=(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 _REMOTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _OPTION = re.compile(r"(?P<option>--[A-Za-z-]+|-[A-Za-z])\s*=?\s*(?P<value>.*)")
@@ -240,11 +245,28 @@ def _pip_option(text: str, shown: str, line: int) -> Package | Diagnostic | None
 
 def _direct_reference(location: str, shown: str, line: int, *, editable: bool) -> Package | Diagnostic:
     """A bare URL or path: only an `#egg=name` fragment says which package it is."""
-    egg = _EGG.search(location)
+    egg = _egg_name(location)
     if egg is None:
         return Diagnostic(shown, line, f"cannot tell which package '{location}' installs (add '#egg=<name>'); skipped")
     kind = _location_kind(location, editable=editable)
-    return _pip_package(egg.group("name"), None, None, kind, None, shown, line)
+    return _pip_package(egg, None, None, kind, None, shown, line)
+
+
+def _egg_name(location: str) -> str | None:
+    """The name `#(?:.*&)?egg=(?P<name>...)` finds, without retrying `.*` from every `#` of a
+    line (quadratic: minutes for a long line of `#egg=`). Per line, as `.` stops at one: from
+    the first `#`, the greedy `.*&` takes the last `&egg=name`; else the first `#egg=name`."""
+    for text in location.split("\n"):
+        first = text.find("#")
+        if first == -1:
+            continue
+        after_amp = None
+        for after_amp in _EGG_AFTER_AMP.finditer(text, first + 1):
+            pass
+        found = after_amp or _EGG_AFTER_HASH.search(text, first)
+        if found is not None:
+            return found.group("name")
+    return None
 
 
 def _location_kind(location: str, *, editable: bool) -> Kind:

@@ -29,10 +29,10 @@ _VCS_KEYS = ("git", "hg", "svn", "bzr")
 
 def load(path: Path, shown: str) -> Loaded:
     text = _text.read_text(path, shown)
-    data = _toml.parse_toml(text, shown)
+    data, headers = _toml.parse_lock(text, shown)
     tables = _toml.array_of_tables(data, "package", text, shown)
     names = [table.get("name") for table in tables]
-    lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names])
+    lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names], headers)
     lock_groups, warnings = _metadata(data, text, shown)
     merged: dict[tuple[str, str | None, str | None, Kind], Package] = {}
     for table, line in zip(tables, lines):
@@ -64,9 +64,10 @@ def _version_warnings(version: Any, text: str, shown: str) -> tuple[Diagnostic, 
     line = _toml.key_line(text, "lock_version")
     if not isinstance(version, str):
         raise SourceError(shown, line, "`metadata.lock_version` is not a string")
-    major = re.match(r"\d+", version)
+    # At most 9 significant digits: int() of a 5000-digit major would raise; such a major is unknown anyway.
+    major = re.match(r"0*(\d{1,9})(?!\d)", version)
     # pdm refuses another major version; envguard reads on, since the keys it needs have never moved.
-    if major is None or int(major.group()) > int(NEWEST_LOCK_VERSION.split(".")[0]):
+    if major is None or int(major.group(1)) > int(NEWEST_LOCK_VERSION.split(".")[0]):
         known = NEWEST_LOCK_VERSION
         message = f"unknown lock_version {version!r} (envguard knows up to {known}); read as {known}"
         return (Diagnostic(shown, line, message),)

@@ -23,14 +23,14 @@ _MARKER_MEMBERSHIP = re.compile(r"""(["'])(?P<value>[^"']*)\1\s+in\s+(?P<variabl
 
 def load(path: Path, shown: str) -> Loaded:
     text = _text.read_text(path, shown)
-    data = _toml.parse_toml(text, shown)
+    data, headers = _toml.parse_lock(text, shown)
     if not data:
         # A zero-byte or comment-only file records nothing; other tools accept it too.
         return Loaded(packages=())
     _check_lock_version(data, text, shown)
     tables = _package_tables(data, text, shown)
     raw_names = [table.get("name") for table in tables]
-    lines = _toml.entry_lines(text, "packages", len(tables), [n if isinstance(n, str) else "" for n in raw_names])
+    lines = _toml.entry_lines(text, "packages", len(tables), [n if isinstance(n, str) else "" for n in raw_names], headers)
     default_groups = _string_list(data, "default-groups", shown)
     for table, line in zip(tables, lines):
         _check_entry(table, line, shown)

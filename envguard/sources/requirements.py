@@ -20,7 +20,6 @@ import functools
 import os
 import posixpath
 import re
-import shlex
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,23 +27,19 @@ from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
 from envguard.sources._text import read_text
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
+# pip's `(^|\s+)#.*$`; the look-behind tries `\s+` only where a run of whitespace starts, which
+# finds the same comment without retrying every position of a long run (quadratic).
+_COMMENT = re.compile(r"(^|(?<!\s)\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
 _INCLUDE_URL = re.compile(r"^(http|https|file):", re.I)
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.I)
 _EGG = re.compile(r"[#&]egg=([^&]*)")
-_EXTRAS_SUFFIX = re.compile(r"^(.+)(\[[^\]]+\])$")
 _VCS_SCHEME = re.compile(r"^(git|hg|svn|bzr)\+[a-z-]+$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
 # pip's ARCHIVE_EXTENSIONS: what it installs as a file rather than as a project directory.
@@ -65,7 +60,7 @@ ARCHIVE_EXTENSIONS = (
 _STRONG_HASHES = ("sha256", "sha384", "sha512")
 # `name == 1.0 @ git+...`: not PEP 508, but written by hand and read by other scanners (syft).
 _PINNED_URL = re.compile(
-    r"^(?P<head>[A-Za-z0-9][A-Za-z0-9._-]*\s*(\[[^\]]*\])?)\s*===?\s*(?P<version>[^\s@;,]+)\s*@\s*(?P<url>\S+)$"
+    r"^(?P<head>[A-Za-z0-9][A-Za-z0-9._-]*(\s*\[[^\]]*\])?)\s*===?\s*(?P<version>[^\s@;,]+)\s*@\s*(?P<url>\S+)$"
 )
 _SPEC_AFTER_NAME = re.compile(r"^\s*[A-Za-z0-9._-]+\s*(\[[^\]]*\])?(?P<spec>.*)$", re.S)
 
@@ -142,10 +137,17 @@ class _Reader:
     stack: list[tuple[Path, str]] = field(default_factory=list)
     # (file, as constraint, inherited group) already read: a diamond include adds nothing new.
     done: set[tuple[Path, bool, str]] = field(default_factory=set)
+    allow_outside_root: bool = False
 
 
-def load(path: Path, shown: str) -> Loaded:
-    reader = _Reader()
+def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
+    """Read a requirements file and what it includes.
+
+    `shown` is relative to the workspace root; a file it reaches through `-r`, `-c` or a local
+    project's pyproject.toml above that root is refused unless `allow_outside_root`, so a scan
+    of one repository never reads another's files by accident.
+    """
+    reader = _Reader(allow_outside_root=allow_outside_root)
     _read_file(reader, path, shown, _file_group(shown) or MAIN, constraint=False)
     return Loaded(
         packages=_merge(reader.packages),
@@ -214,12 +216,55 @@ def _parse_line(content: str, number: int, shown: str) -> _Line:
     if not rest:
         return _Line(number, requirement, (), ())
     try:
-        # shlex is slow; without quotes or escapes it is a plain whitespace split.
-        tokens = shlex.split(rest) if any(c in rest for c in "'\"\\") else rest.split()
+        # Without quotes or escapes it is a plain whitespace split.
+        tokens = _shell_split(rest) if any(c in rest for c in "'\"\\") else rest.split()
     except ValueError as exc:
         raise SourceError(shown, number, f"cannot split options: {exc}") from None
     options, ignored = _parse_options(tokens, shown, number)
     return _Line(number, requirement, options, ignored)
+
+
+# One piece of a POSIX shell word: plain characters, a '...' or "..." string, or an escaped character.
+_SHELL_PIECE = re.compile(r"""[ \t\r\n]+|[^ \t\r\n'"\\]+|'[^']*'|"[^"\\]*(?:\\[\s\S][^"\\]*)*"|\\[\s\S]""")
+_SHELL_DQ_ESCAPE = re.compile(r'\\(["\\])')
+_SHELL_DQ_BODY = re.compile(r'[^"\\]*(?:\\[\s\S][^"\\]*)*')
+
+
+def _shell_split(text: str) -> list[str]:
+    """`shlex.split(text)`, in linear time: shlex grows each token a character at a time, which
+    takes minutes for a quoted value a few megabytes long. Raises ValueError as shlex does."""
+    words: list[str] = []
+    word: list[str] | None = None
+    position = 0
+    while position < len(text):
+        found = _SHELL_PIECE.match(text, position)
+        if found is None:
+            # shlex's two errors: a lone backslash at the end (inside an unclosed "..." too), or a
+            # quote never closed.
+            body = _SHELL_DQ_BODY.match(text, position + 1)
+            dangling = text[position] == "\\" or (text[position] == '"' and body is not None and body.end() < len(text))
+            raise ValueError("No escaped character" if dangling else "No closing quotation")
+        piece, position = found.group(), found.end()
+        first = piece[0]
+        if first in " \t\r\n":
+            if word is not None:
+                words.append("".join(word))
+            word = None
+            continue
+        if word is None:
+            word = []
+        if first == "'":
+            word.append(piece[1:-1])
+        elif first == '"':
+            # Within double quotes a backslash escapes only `"` and itself.
+            word.append(_SHELL_DQ_ESCAPE.sub(r"\1", piece[1:-1]))
+        elif first == "\\":
+            word.append(piece[1])
+        else:
+            word.append(piece)
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
 def _parse_options(
@@ -328,6 +373,7 @@ def _follow_include(reader: _Reader, line: _Line, path: Path, shown: str, group:
         raise SourceError(shown, line.number, f"{what} {target!r} is a URL; envguard reads only local files")
     included = path.parent / target
     included_shown = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target))
+    _refuse_outside_root(reader, included_shown, target, what, shown, line.number)
     key = _identity(included)
     chain = [key_ for key_, _ in reader.stack]
     if key in chain:
@@ -406,7 +452,7 @@ def _location(body: str, base: Path) -> tuple[str, Kind] | None:
     """A bare URL, archive or directory (pip's _get_url_from_path), or None for a named requirement."""
     if _is_url(body):
         return body, url_kind(body)
-    target = _EXTRAS_SUFFIX.sub(r"\1", body)
+    target = _without_extras(body)
     if _looks_like_path(body) and _probe(base / target) == "dir":
         return target, Kind.PATH
     if target.lower().endswith(ARCHIVE_EXTENSIONS):
@@ -468,13 +514,13 @@ def _editable(
 ) -> None:
     if constraint:
         raise SourceError(shown, number, "editable requirements are not allowed as constraints")
-    target = _EXTRAS_SUFFIX.sub(r"\1", value)
+    target = _without_extras(value)
     if not _is_url(target) and _probe(path.parent / target) == "dir":
         name = _project_name(reader, target, path, shown, number)
         reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), None, shown, number))
         return
     if target.lower().startswith("file:"):
-        local = urllib.parse.unquote(urllib.parse.urlsplit(target).path)
+        local = urllib.parse.unquote(_split_url(target, shown, number).path)
         name = egg_name(target, shown, number) or _project_name(reader, local, path, shown, number, label=target)
         reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), None, shown, number))
         return
@@ -482,7 +528,7 @@ def _editable(
     for vcs in ("git", "hg", "svn", "bzr"):
         if url.lower().startswith(f"{vcs}:"):
             url = f"{vcs}+{url}"
-    if not _VCS_SCHEME.match(urllib.parse.urlsplit(url).scheme.lower()):
+    if not _VCS_SCHEME.match(_split_url(url, shown, number).scheme.lower()):
         raise SourceError(
             shown,
             number,
@@ -497,11 +543,11 @@ def _editable(
 
 def _unnamed_name(reader: _Reader, target: str, kind: Kind, path: Path, shown: str, number: int) -> str:
     """pip's order: wheel file name, then #egg=; then (envguard only) pyproject.toml or sdist name."""
-    filename = _file_name(target)
+    filename = _file_name(target, shown, number)
     if filename.lower().endswith(".whl"):
         try:
             return parse_wheel_filename(filename)[0]
-        except InvalidWheelFilename as exc:
+        except ValueError as exc:  # InvalidWheelFilename, or a version too long for int()
             raise SourceError(shown, number, f"invalid wheel file name {filename!r}: {exc}") from None
     egg = egg_name(target, shown, number)
     if egg is not None:
@@ -510,15 +556,41 @@ def _unnamed_name(reader: _Reader, target: str, kind: Kind, path: Path, shown: s
         return _project_name(reader, target, path, shown, number)
     try:
         return parse_sdist_filename(filename)[0]
-    except InvalidSdistFilename:
+    except ValueError:  # InvalidSdistFilename, or a version too long for int()
         raise SourceError(
             shown, number, f"cannot tell the project name of {target!r}; write it as '<name> @ {target}'"
         ) from None
 
 
-def _file_name(target: str) -> str:
+def _refuse_outside_root(reader: _Reader, reached: str, target: str, what: str, shown: str, number: int) -> None:
+    outside = reached == ".." or reached.startswith("../") or posixpath.isabs(target.replace("\\", "/"))
+    if outside and not reader.allow_outside_root:
+        raise SourceError(
+            shown, number, f"{what} {target!r} is outside the workspace root; pass --allow-outside-root to read it"
+        )
+
+
+def _split_url(url: str, shown: str, number: int) -> urllib.parse.SplitResult:
+    try:
+        return urllib.parse.urlsplit(url)
+    except ValueError as exc:  # an unbalanced `[` or `]` in the host ("Invalid IPv6 URL")
+        raise SourceError(shown, number, f"invalid URL {url!r}: {exc}") from None
+
+
+def _without_extras(text: str) -> str:
+    """`name[extra]` without its extras: what pip's `^(.+)(\\[[^\\]]+\\])$` keeps of it, found
+    without the regex's backtracking, which is quadratic on a long line of brackets."""
+    if not text.endswith("]"):
+        return text
+    last = len(text) - 1
+    # The last `[` after every other `]`, with at least one character before it and inside.
+    start = text.rfind("[", max(text.rfind("]", 0, last) + 1, 1), last - 1)
+    return text[:start] if start != -1 else text
+
+
+def _file_name(target: str, shown: str, number: int) -> str:
     if _is_url(target):
-        return urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(target).path))
+        return urllib.parse.unquote(posixpath.basename(_split_url(target, shown, number).path))
     return posixpath.basename(target.replace("\\", "/"))
 
 
@@ -531,6 +603,7 @@ def _project_name(
     label = label or target
     pyproject = path.parent / target / "pyproject.toml"
     pyproject_shown = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target, "pyproject.toml"))
+    _refuse_outside_root(reader, pyproject_shown, target, "local project", shown, number)
     if _probe(pyproject) != "file":
         reason = "no pyproject.toml there (envguard does not run setup.py)"
         raise SourceError(shown, number, f"cannot tell the project name of {label!r}: {reason}")

@@ -59,14 +59,14 @@ _Work = tuple[int, str | None, str]
 
 def load(path: Path, shown: str) -> Loaded:
     text = _text.read_text(path, shown)
-    data = _toml.parse_toml(text, shown)
+    data, headers = _toml.parse_lock(text, shown)
     if not data:
         # A zero-byte or comment-only file records nothing; uv never writes one, other tools accept it.
         return Loaded(packages=())
     _check_version(data, text, shown)
     key, tables = _package_tables(data, text, shown)
     raw_names = [table.get("name") for table in tables]
-    lines = _toml.entry_lines(text, key, len(tables), [n if isinstance(n, str) else "" for n in raw_names])
+    lines = _toml.entry_lines(text, key, len(tables), [n if isinstance(n, str) else "" for n in raw_names], headers)
     members = _members(data, shown)
     entries = [_entry(table, line, members, shown) for table, line in zip(tables, lines)]
     groups = _groups(entries)

@@ -376,7 +376,8 @@ def test_editable_forms(tmp_path: Path) -> None:
         "-e git://github.com/o/repo.git#egg=other\n"
         f"-e file://{tmp_path}/libs/tool\n"
     )
-    loaded = _load(tmp_path, text)
+    # The absolute path reaches outside any workspace root: read only when allowed.
+    loaded = load(_write(tmp_path, "requirements.txt", text), "requirements.txt", allow_outside_root=True)
     assert [(p.name, p.version, p.kind, p.line) for p in loaded.packages] == [
         ("service", None, Kind.EDITABLE, 1),
         ("tool", None, Kind.EDITABLE, 2),
@@ -385,6 +386,34 @@ def test_editable_forms(tmp_path: Path) -> None:
         ("tool", None, Kind.EDITABLE, 5),
     ]
     assert loaded.included[:2] == ("pyproject.toml", "libs/tool/pyproject.toml")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-r ../../common.txt", "requirement file '../../common.txt' is outside the workspace root"),
+        ("-c ../../constraints.txt", "constraint file '../../constraints.txt' is outside the workspace root"),
+        ("-e ../../libs/tool", "local project '../../libs/tool' is outside the workspace root"),
+        ("-e {tmp}/libs/tool", "local project '{tmp}/libs/tool' is outside the workspace root"),
+    ],
+)
+def test_files_outside_the_workspace_root_are_refused(tmp_path: Path, line: str, message: str) -> None:
+    line, message = line.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    service = tmp_path / "ws" / "svc"
+    _write(tmp_path, "common.txt", "requests==2.32.3\n")
+    _write(tmp_path, "constraints.txt", "requests==2.32.3\n")
+    _write(tmp_path, "libs/tool/pyproject.toml", '[project]\nname = "tool"\n')
+    path = _write(service, "requirements.txt", line + "\n")
+    with pytest.raises(SourceError) as caught:
+        load(path, "svc/requirements.txt")
+    assert str(caught.value) == f"svc/requirements.txt:1: {message}; pass --allow-outside-root to read it"
+
+
+def test_allow_outside_root_reads_them(tmp_path: Path) -> None:
+    _write(tmp_path, "common.txt", "requests==2.32.3\n")
+    path = _write(tmp_path / "ws" / "svc", "requirements.txt", "-r ../../common.txt\npytest==8.3.4\n")
+    loaded = load(path, "svc/requirements.txt", allow_outside_root=True)
+    assert [(p.name, p.path) for p in loaded.packages] == [("requests", "../common.txt"), ("pytest", "svc/requirements.txt")]
 
 
 def test_environment_variables_are_kept_unexpanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,214 @@
+"""The inventory cache (envguard.cache) and parallel loading behind build_inventory(cache=, jobs=).
+
+Neither may change a result: every test compares against a plain build_inventory(workspace, jobs=1).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from envguard import cache as cache_module
+from envguard.inventory import build_inventory
+from envguard.model import Inventory
+from envguard.workspace import discover
+from tests.kit import BILLING_LOCK, NOTIFICATIONS_LOCK, ORDERS_LOCK, PLAIN_REQUIREMENTS, add_service, write
+
+
+def _workspace(root: Path) -> Path:
+    add_service(root, "billing", BILLING_LOCK)
+    add_service(root, "orders", ORDERS_LOCK)
+    add_service(root, "notifications", NOTIFICATIONS_LOCK)
+    search = add_service(root, "search", PLAIN_REQUIREMENTS)
+    write(search / "requirements-dev.txt", "-r requirements.txt\npytest-timeout==2.4.0\n")
+    return root
+
+
+def _plain(root: Path) -> Inventory:
+    return build_inventory(discover([root]), jobs=1)
+
+
+def _cached(root: Path, **kwargs: object) -> tuple[Inventory, cache_module.InventoryCache]:
+    """build_inventory with the cache, and the cache as the next run sees it (for its counters)."""
+    directory = cache_module.default_directory(root)
+    inventory = build_inventory(discover([root]), cache=directory, **kwargs)  # type: ignore[arg-type]
+    return inventory, cache_module.InventoryCache(directory, root)
+
+
+def _hits(root: Path) -> tuple[int, int]:
+    store = cache_module.InventoryCache(cache_module.default_directory(root), root)
+    workspace = discover([root])
+    from envguard.inventory import _cache_key
+
+    for spec in workspace.services:
+        store.lookup(_cache_key(spec, root))
+    return store.hits, store.misses
+
+
+def test_a_second_run_is_served_from_the_cache(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    first, _ = _cached(root)
+    assert first == _plain(root)
+    assert _hits(root) == (4, 0)
+    second, _ = _cached(root)
+    assert second == first
+    directory = cache_module.default_directory(root)
+    assert (directory / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert (directory / "CACHEDIR.TAG").read_text(encoding="utf-8").startswith("Signature: 8a477f597d28d172789f06886806bc55")
+
+
+def test_a_changed_lockfile_is_read_again(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    lock = root / "services" / "orders" / "poetry.lock"
+    lock.write_text(lock.read_text(encoding="utf-8").replace('version = "8.4.2"', 'version = "8.4.3"', 1), encoding="utf-8")
+    assert _hits(root) == (3, 1)
+    inventory, _ = _cached(root)
+    assert inventory == _plain(root)
+    orders = next(s for s in inventory.services if s.name == "orders")
+    assert any(p.version == "8.4.3" for p in orders.packages)
+
+
+def test_a_changed_include_is_read_again(tmp_path: Path) -> None:
+    """The entry records every file the loader read, not only the record itself."""
+    root = _workspace(tmp_path)
+    _cached(root)
+    base = root / "services" / "search" / "requirements.txt"
+    base.write_text(base.read_text(encoding="utf-8") + "attrs==26.1.0\n", encoding="utf-8")
+    assert _hits(root) == (3, 1)
+    inventory, _ = _cached(root)
+    assert inventory == _plain(root)
+
+
+def test_the_pyproject_of_an_editable_project_is_watched(tmp_path: Path) -> None:
+    root = tmp_path
+    # A range makes it a requirements file (pip freeze output has only pins).
+    service = add_service(root, "api", extra={"requirements.txt": "attrs>=26\n-e ./lib\n"})
+    write(service / "lib" / "pyproject.toml", '[project]\nname = "acme-lib"\n')
+    first, _ = _cached(root)
+    assert [p.name for p in first.services[0].packages] == ["acme-lib", "attrs"]
+    write(service / "lib" / "pyproject.toml", '[project]\nname = "acme-other"\n')
+    second, _ = _cached(root)
+    assert [p.name for p in second.services[0].packages] == ["acme-other", "attrs"]
+
+
+def test_same_content_with_a_new_timestamp_is_a_hit(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    lock = root / "services" / "billing" / "uv.lock"
+    status = lock.stat()
+    os.utime(lock, ns=(status.st_atime_ns, status.st_mtime_ns + 5_000_000_000))
+    assert _hits(root) == (4, 0)
+
+
+def test_a_copied_workspace_reuses_the_cache(tmp_path: Path) -> None:
+    root = _workspace(tmp_path / "a")
+    _cached(root)
+    copy = tmp_path / "b"
+    shutil.copytree(root, copy)  # new inodes and times, same content
+    assert _hits(copy) == (4, 0)
+    assert _cached(copy)[0] == _plain(copy)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: b"garbage",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+        lambda data: data.replace(b"envguard inventory cache", b"envguard inventory cachf"),
+    ],
+    ids=["empty", "garbage", "truncated", "flipped-bit", "wrong-magic"],
+)
+def test_a_damaged_cache_is_discarded_and_rewritten(tmp_path: Path, damage: object) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    path = cache_module.default_directory(root) / cache_module.FILE
+    path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
+    store = cache_module.InventoryCache(cache_module.default_directory(root), root)
+    assert store.discarded is not None
+    inventory, _ = _cached(root)
+    assert inventory == _plain(root)
+    assert _hits(root) == (4, 0)
+
+
+def test_a_cache_from_another_envguard_version_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    monkeypatch.setattr(cache_module, "__version__", "99.0")
+    cache_module._header.cache_clear()
+    try:
+        store = cache_module.InventoryCache(cache_module.default_directory(root), root)
+        assert store.discarded is not None and "another envguard" in store.discarded
+    finally:
+        monkeypatch.undo()
+        cache_module._header.cache_clear()
+
+
+def test_loads_with_errors_are_not_kept(tmp_path: Path) -> None:
+    root = tmp_path
+    add_service(root, "broken", extra={"requirements.txt": "-r missing.txt\n"})
+    first, _ = _cached(root)
+    assert first.errors
+    write(root / "services" / "broken" / "missing.txt", "attrs==26.1.0\n")
+    second, _ = _cached(root)
+    assert second == _plain(root) and not second.errors
+
+
+def test_no_cache_reads_everything_and_writes_nothing(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    inventory = build_inventory(discover([root]), cache=None)
+    assert inventory == _plain(root)
+    assert not cache_module.default_directory(root).exists()
+
+
+def test_a_read_only_place_only_loses_the_cache(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the cache directory would go", encoding="utf-8")
+    inventory = build_inventory(discover([root]), cache=blocker / "cache")
+    assert inventory == _plain(root)
+
+
+def test_the_cache_does_not_show_up_as_a_service(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    assert [s.name for s in discover([root]).services] == ["billing", "notifications", "orders", "search"]
+
+
+@pytest.mark.parametrize("jobs", [2, None])
+def test_worker_processes_give_the_same_inventory(tmp_path: Path, jobs: int | None) -> None:
+    root = _workspace(tmp_path)
+    calls: list[tuple[int, int, str]] = []
+    inventory = build_inventory(discover([root]), jobs=jobs, progress=lambda *args: calls.append(args))
+    assert inventory == _plain(root)
+    assert sorted(c[0] for c in calls) == [1, 2, 3, 4] and {c[2] for c in calls} == {s.name for s in inventory.services}
+    # And with the cache written from the workers.
+    assert _cached(root, jobs=2)[0] == inventory
+    assert _hits(root) == (4, 0)
+
+
+def test_pack_and_unpack_round_trip(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    for service in _plain(root).services:
+        result = (service, [], [])
+        assert cache_module.unpack(cache_module.pack(result)) == result
+
+
+def test_a_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache committed to the scanned repository (or copied from elsewhere) is never trusted."""
+    root = _workspace(tmp_path / "ws")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    cache_module._secret.cache_clear()
+    _cached(root)
+    assert _hits(root) == (4, 0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
+    cache_module._secret.cache_clear()
+    store = cache_module.InventoryCache(cache_module.default_directory(root), root)
+    assert store.discarded is not None and "checksum mismatch" in store.discarded
+    assert _hits(root) == (0, 4)
+    cache_module._secret.cache_clear()
