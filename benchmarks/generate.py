@@ -257,7 +257,7 @@ def _pyproject(service: ServicePlan, dists: dict[str, Dist], tool: str) -> str:
     dev = ",\n".join(f'    "{dists[k].name}"' for k in service.dev)
     text = f'[project]\nname = "{service.name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = [\n{main},\n]\n'
     if tool == "poetry":
-        text += f"\n[tool.poetry.group.dev.dependencies]\n" + "".join(f'{dists[k].name} = "*"\n' for k in service.dev)
+        text += "\n[tool.poetry.group.dev.dependencies]\n" + "".join(f'{dists[k].name} = "*"\n' for k in service.dev)
     else:
         text += f"\n[dependency-groups]\ndev = [\n{dev},\n]\n"
     plugins = [k for k in service.dev if k in ("pytest-xdist", "pytest-cov", "pytest-randomly")]

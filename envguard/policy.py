@@ -22,6 +22,7 @@ first position.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import fnmatch
 import functools
@@ -148,13 +149,74 @@ def _kind(path: Path) -> Literal["file", "dir", "other"] | None:
 
 
 def builtin_policy() -> Policy:
-    """The policy shipped with envguard (a byte-identical copy of policies/default.yaml)."""
+    """The policy shipped with envguard (a byte-identical copy of policies/default.yaml).
+
+    Most runs use it, and parsing YAML in pure Python (with importing PyYAML) is a tenth of a
+    pre-commit run: the package also ships it compiled to JSON, used only while it matches the
+    YAML's checksum, so an edited YAML is never shadowed by a stale compilation.
+    """
+    import json
+    import zlib
+
     from envguard._data import read_data
 
-    layer = _parse_layer(read_data("default-policy.yaml"), BUILTIN_DISPLAY)
+    data = read_data("default-policy.yaml")
+    try:
+        compiled = json.loads(read_data("default-policy.json"))
+        if compiled.get("yaml_crc32") == zlib.crc32(data):
+            return _policy_from_json(compiled["policy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return _parse_builtin(data)
+
+
+def _parse_builtin(data: bytes) -> Policy:
+    layer = _parse_layer(data, BUILTIN_DISPLAY)
     if layer.extends is not None:
         raise PolicyError(BUILTIN_DISPLAY, layer.extends[1], "extends", "the built-in policy cannot extend another")
     return layer.policy
+
+
+def compile_builtin(data: bytes) -> dict[str, Any]:
+    """The JSON form of the built-in policy `builtin_policy` reads (see tests/test_policy.py)."""
+    import zlib
+
+    return {"yaml_crc32": zlib.crc32(data), "policy": _policy_to_json(_parse_builtin(data))}
+
+
+def _policy_to_json(policy: Policy) -> dict[str, Any]:
+    return {
+        "files": list(policy.files),
+        "version": policy.version,
+        "pytest_allowed": policy.pytest_allowed,
+        "unknown": policy.unknown,
+        "approved": dict(policy.approved),
+        "denied": dict(policy.denied),
+        "also_plugins": sorted(policy.also_plugins),
+        "exceptions": [dataclasses.asdict(w) for w in policy.exceptions],
+        "drift_default": policy.drift_default,
+        "drift_rules": [dataclasses.asdict(r) for r in policy.drift_rules],
+        "explicit": sorted(policy.explicit),
+    }
+
+
+def _policy_from_json(data: dict[str, Any]) -> Policy:
+    def tuples(item: dict[str, Any]) -> dict[str, Any]:
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in item.items()}
+
+    return Policy(
+        files=tuple(data["files"]),
+        version=data["version"],
+        pytest_allowed=data["pytest_allowed"],
+        unknown=data["unknown"],
+        approved={NormalizedName(k): v for k, v in data["approved"].items()},
+        denied={NormalizedName(k): v for k, v in data["denied"].items()},
+        also_plugins=frozenset(NormalizedName(n) for n in data["also_plugins"]),
+        exceptions=tuple(Waiver(**tuples(w)) for w in data["exceptions"]),
+        drift_default=data["drift_default"],
+        drift_rules=tuple(DriftRule(**tuples(r)) for r in data["drift_rules"]),
+        explicit=frozenset(data["explicit"]),
+    )
 
 
 def merge(base: Policy, override: Policy) -> Policy:

@@ -840,3 +840,31 @@ def test_extends_outside_the_workspace_root_is_refused(tmp_path: Path) -> None:
         "pass --allow-outside-root to read it"
     )
     assert load_policy(root / "policies", shown="policies").files == ("../org.yaml", "policies/p.yaml")
+
+
+def test_the_compiled_builtin_policy_matches_its_yaml() -> None:
+    """envguard/data/default-policy.json is what builtin_policy reads; regenerate it with
+    ENVGUARD_UPDATE_GOLDEN=1 after editing policies/default.yaml (and its copy in envguard/data)."""
+    import json
+    import os
+
+    from envguard._data import read_data
+    from envguard.policy import _parse_builtin, builtin_policy, compile_builtin
+
+    data_dir = Path(__file__).resolve().parents[1] / "envguard" / "data"
+    expected = compile_builtin((data_dir / "default-policy.yaml").read_bytes())
+    if os.environ.get("ENVGUARD_UPDATE_GOLDEN"):
+        (data_dir / "default-policy.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", "utf-8")
+    assert json.loads((data_dir / "default-policy.json").read_text(encoding="utf-8")) == json.loads(json.dumps(expected))
+    assert builtin_policy() == _parse_builtin(read_data("default-policy.yaml"))
+
+
+def test_a_stale_compilation_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import envguard._data
+    from envguard.policy import _parse_builtin, builtin_policy
+
+    real = envguard._data.read_data
+    edited = real("default-policy.yaml").replace(b"unknown: warning", b"unknown: error")
+    monkeypatch.setattr(envguard._data, "read_data", lambda name: edited if name.endswith(".yaml") else real(name))
+    assert builtin_policy().unknown == "error"
+    assert builtin_policy() == _parse_builtin(edited)

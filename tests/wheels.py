@@ -56,7 +56,7 @@ def build_wheel(
     """A py3-none-any wheel of `name` `version`; `modules` maps archive paths to source text."""
     stem = _stem(name)
     dist_info = f"{stem}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Provides-Extra: {extra}" for extra in extras]
     metadata += [f"Requires-Dist: {requirement}" for requirement in requires]
     files: dict[str, str] = dict(modules if modules is not None else {f"{stem}/__init__.py": ""})

@@ -11,9 +11,32 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from envguard.errors import SourceError
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed JSON file with what its loader needs to place entries on lines."""
+
+    data: Any
+    text: str
+    lines: LineIndex
+    start: int  # offset of the top-level value
+
+
+def read_document(path: Path, shown: str) -> Document | None:
+    """The parsed file, or None when it holds nothing but white space."""
+    from envguard.sources._text import read_text
+
+    text = read_text(path, shown)
+    if not text.strip():
+        return None
+    data = parse_json(text, shown)
+    return Document(data, text, LineIndex(text), root(text))
 
 
 def parse_json(text: str, shown: str) -> Any:

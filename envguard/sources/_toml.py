@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from envguard.errors import SourceError
+from envguard.model import Diagnostic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -194,3 +195,25 @@ def _escaped(line: str, index: int) -> bool:
     while index - 1 - backslashes >= 0 and line[index - 1 - backslashes] == "\\":
         backslashes += 1
     return backslashes % 2 == 1
+
+
+def lock_version_warnings(
+    metadata: dict[str, Any], key: str, newest: str, text: str, shown: str
+) -> tuple[Diagnostic, ...]:
+    """A warning for a lock written by a newer major version of its tool than envguard knows.
+
+    The tool itself refuses another major version; envguard reads on, since the keys it needs
+    have never moved, and says so.
+    """
+    version = metadata.get(key)
+    if version is None:
+        return ()
+    line = key_line(text, key)
+    if not isinstance(version, str):
+        raise SourceError(shown, line, f"`metadata.{key}` is not a string")
+    # At most 9 significant digits: int() of a 5000-digit major would raise; such a major is unknown anyway.
+    major = re.match(r"0*(\d{1,9})(?!\d)", version)
+    if major is None or int(major.group(1)) > int(newest.split(".")[0]):
+        message = f"unknown {key} {version!r} (envguard knows up to {newest}); read as {newest}"
+        return (Diagnostic(shown, line, message),)
+    return ()

@@ -13,7 +13,6 @@ at the line of the first.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,23 +54,7 @@ def _metadata(data: dict[str, Any], text: str, shown: str) -> tuple[tuple[str, .
         line = _toml.key_line(text, "groups")
         raise SourceError(shown, line, "`metadata.groups` is not an array of strings")
     lock_groups = _normalize_groups(groups) if len(groups) == 1 else ()
-    return lock_groups, _version_warnings(metadata.get("lock_version"), text, shown)
-
-
-def _version_warnings(version: Any, text: str, shown: str) -> tuple[Diagnostic, ...]:
-    if version is None:
-        return ()
-    line = _toml.key_line(text, "lock_version")
-    if not isinstance(version, str):
-        raise SourceError(shown, line, "`metadata.lock_version` is not a string")
-    # At most 9 significant digits: int() of a 5000-digit major would raise; such a major is unknown anyway.
-    major = re.match(r"0*(\d{1,9})(?!\d)", version)
-    # pdm refuses another major version; envguard reads on, since the keys it needs have never moved.
-    if major is None or int(major.group(1)) > int(NEWEST_LOCK_VERSION.split(".")[0]):
-        known = NEWEST_LOCK_VERSION
-        message = f"unknown lock_version {version!r} (envguard knows up to {known}); read as {known}"
-        return (Diagnostic(shown, line, message),)
-    return ()
+    return lock_groups, _toml.lock_version_warnings(metadata, "lock_version", NEWEST_LOCK_VERSION, text, shown)
 
 
 def _normalize_groups(groups: list[str]) -> tuple[str, ...]:

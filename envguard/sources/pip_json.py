@@ -11,20 +11,16 @@ from typing import Any
 from envguard.errors import SourceError
 from envguard.model import Kind, Loaded, Package, normalize
 from envguard.sources import _json
-from envguard.sources._json import parse_json
-from envguard.sources._text import read_text
 
 # "0" is the experimental report of pip 22.2-22.3, with the same layout as the stable "1".
 _INSPECT_VERSIONS = ("0", "1")
 
 
 def load_inspect(path: Path, shown: str) -> Loaded:
-    text = read_text(path, shown)
-    if not text.strip():
+    document = _json.read_document(path, shown)
+    if document is None:
         return Loaded(())
-    data = parse_json(text, shown)
-    lines = _json.LineIndex(text)
-    start = _json.root(text)
+    data, text, lines, start = document.data, document.text, document.lines, document.start
     if not isinstance(data, dict):
         raise SourceError(shown, lines.line(start), "a pip inspect report must be a JSON object")
     positions = _json.members(text, start)
@@ -44,12 +40,10 @@ def load_inspect(path: Path, shown: str) -> Loaded:
 
 
 def load_list(path: Path, shown: str) -> Loaded:
-    text = read_text(path, shown)
-    if not text.strip():
+    document = _json.read_document(path, shown)
+    if document is None:
         return Loaded(())
-    data = parse_json(text, shown)
-    lines = _json.LineIndex(text)
-    start = _json.root(text)
+    data, text, lines, start = document.data, document.text, document.lines, document.start
     if not isinstance(data, list):
         raise SourceError(shown, lines.line(start), "pip list output must be a JSON array (pip list --format=json)")
     offsets = _json.items(text, start)

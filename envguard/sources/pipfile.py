@@ -10,8 +10,6 @@ from typing import Any
 from envguard.errors import SourceError
 from envguard.model import DEV, MAIN, Kind, Loaded, Package, normalize
 from envguard.sources import _json
-from envguard.sources._json import parse_json
-from envguard.sources._text import read_text
 
 # pipenv writes the Pipfile's [packages] as "default" and [dev-packages] as "develop"; any other
 # Pipfile section (a package category) keeps its own name.
@@ -35,12 +33,10 @@ class _Entry:
 
 
 def load(path: Path, shown: str) -> Loaded:
-    text = read_text(path, shown)
-    if not text.strip():
+    document = _json.read_document(path, shown)
+    if document is None:
         return Loaded(())
-    data = parse_json(text, shown)
-    lines = _json.LineIndex(text)
-    start = _json.root(text)
+    data, text, lines, start = document.data, document.text, document.lines, document.start
     if not isinstance(data, dict):
         raise SourceError(shown, lines.line(start), "Pipfile.lock must be a JSON object")
     positions = _json.members(text, start)

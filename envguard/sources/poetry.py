@@ -47,20 +47,7 @@ def _metadata_warnings(data: dict[str, Any], text: str, shown: str) -> tuple[Dia
     metadata = data.get("metadata", {})
     if not isinstance(metadata, dict):
         raise SourceError(shown, _toml.key_line(text, "metadata"), "`metadata` is not a table")
-    version = metadata.get("lock-version")
-    if version is None:
-        return ()
-    line = _toml.key_line(text, "lock-version")
-    if not isinstance(version, str):
-        raise SourceError(shown, line, "`metadata.lock-version` is not a string")
-    # At most 9 significant digits: int() of a 5000-digit major would raise; such a major is unknown anyway.
-    major = re.match(r"0*(\d{1,9})(?!\d)", version)
-    # Poetry refuses another major version; envguard reads on, since the keys it needs have never moved.
-    if major is None or int(major.group(1)) > int(NEWEST_LOCK_VERSION.split(".")[0]):
-        known = NEWEST_LOCK_VERSION
-        message = f"unknown lock-version {version!r} (envguard knows up to {known}); read as {known}"
-        return (Diagnostic(shown, line, message),)
-    return ()
+    return _toml.lock_version_warnings(metadata, "lock-version", NEWEST_LOCK_VERSION, text, shown)
 
 
 def _extras(data: dict[str, Any], text: str, shown: str) -> dict[NormalizedName, set[str]]:

@@ -6,7 +6,6 @@ from the workspace's own projects (see `_groups`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
