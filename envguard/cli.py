@@ -1,80 +1,57 @@
-"""Command line: thin typer commands around app functions, inside one error boundary.
+"""Command line: thin argparse commands around app functions, inside one error boundary.
 
 Heavy modules (loaders, reporters) are imported inside the commands: envguard runs on every
-commit through pre-commit, so start-up time is part of the product.
+commit through pre-commit, so start-up time is part of the product. The parser is the standard
+library's argparse, not a CLI framework: importing typer cost 25 ms of a 113 ms one-service
+pre-commit run (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
+import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
-
-import typer
+from typing import TYPE_CHECKING
 
 from envguard import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    import datetime as dt
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
 
     from envguard.check import CheckResult, LoadOptions
     from envguard.model import Diagnostic, Package
 
-app = typer.Typer(
-    name="envguard",
-    help="Environment-consistency linter for Python CI pipelines.",
-    epilog="Exit codes: 0 clean; 1 findings at or above --fail-on (check, verify) or A and B differ "
+DESCRIPTION = "Environment-consistency linter for Python CI pipelines."
+EPILOG = (
+    "Exit codes: 0 clean; 1 findings at or above --fail-on (check, verify) or A and B differ "
     "(diff); 2 an input, the policy, the configuration or the command line could not be used; "
-    "130 interrupted.",
-    add_completion=False,
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    "130 interrupted."
 )
+INVENTORY_FORMATS = ("text", "json")
+CHECK_FORMATS = ("text", "json")
+REPORT_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "markdown")
+DIFF_FORMATS = ("text", "json", "markdown")
+FAIL_ON = ("error", "warning", "never")
+COMMANDS = ("inventory", "check", "plugins", "init", "explain", "diff", "verify", "snapshot")
 
 
-class InventoryFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
+# --- commands ----------------------------------------------------------------------------------
+# Each takes the parsed options as keyword arguments (argparse `dest` = parameter name) and
+# returns the exit code. The parser that feeds them is `build_parser` below.
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        print(f"envguard {__version__}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit.")
-    ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
-) -> None:
-    """Environment-consistency linter for Python CI pipelines."""
-
-
-@app.command()
 def inventory(
-    paths: Annotated[
-        Optional[list[Path]],  # noqa: UP007 - typer needs Optional on Python 3.10
-        typer.Argument(help="Workspace directories or dependency files (default: the current directory)."),
-    ] = None,
-    output_format: Annotated[
-        InventoryFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = InventoryFormat.text,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the report to this file.")] = None,  # noqa: UP007
-    source_format: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--source-format", help="Read every given file as this format (uv, poetry, pdm, pipfile, "
-                     "pylock, requirements, freeze, pip-inspect, pip-list, conda, conda-meta)."),
-    ] = None,
-    no_cache: NoCacheOption = False,
-    jobs: JobsOption = None,
-    allow_outside_root: AllowOutsideRootOption = False,
+    *,
+    paths: list[Path] | None,
+    output_format: str,
+    output: Path | None,
+    source_format: str | None,
+    no_cache: bool,
+    jobs: int | None,
+    allow_outside_root: bool,
 ) -> int:
     """Load every dependency record into one normalised inventory per service."""
     from envguard.cache import default_directory
@@ -83,11 +60,11 @@ def inventory(
     from envguard.report import text as text_report
     from envguard.workspace import discover
 
-    load = _load_options(no_cache, jobs, allow_outside_root, output_format.value)
+    load = _load_options(no_cache, jobs, allow_outside_root, output_format)
     workspace = discover(list(paths or []), source_format, allow_outside_root=allow_outside_root)
     cache = default_directory(workspace.root) if load.cache else None
     result = build_inventory(workspace, load.progress, cache=cache, jobs=jobs)
-    if output_format is InventoryFormat.json:
+    if output_format == "json":
         rendered = json_report.dumps(json_report.inventory_document(result))
     else:
         rendered = text_report.render_inventory(result)
@@ -96,158 +73,26 @@ def inventory(
     return 2 if result.errors else 0
 
 
-class CheckFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-
-
-class ReportFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-    github = "github"
-    gitlab = "gitlab"
-    junit = "junit"
-    markdown = "markdown"
-
-
-class FailOn(str, enum.Enum):
-    error = "error"
-    warning = "warning"
-    never = "never"
-
-
-PathsArgument = Annotated[
-    Optional[list[Path]],  # noqa: UP007
-    typer.Argument(help="Workspace directories or dependency files (default: the current directory)."),
-]
-PolicyOption = Annotated[
-    Optional[Path],  # noqa: UP007
-    typer.Option(
-        "--policy",
-        help="Policy file, or a directory whose *.yaml files merge in name order (default: `policy` in "
-        "[tool.envguard], else policies/ at the workspace root, else the built-in policy).",
-    ),
-]
-SourceFormatOption = Annotated[
-    Optional[str],  # noqa: UP007
-    typer.Option("--source-format", help="Read every given file as this format."),
-]
-OutputOption = Annotated[
-    Optional[Path],  # noqa: UP007
-    typer.Option("--output", "-o", help="Write the report to this file.", envvar="ENVGUARD_OUTPUT"),
-]
-
-
-NoCacheOption = Annotated[
-    bool,
-    typer.Option("--no-cache", help="Read every file, neither using nor writing .envguard-cache/.",
-                 envvar="ENVGUARD_NO_CACHE"),
-]
-JobsOption = Annotated[
-    Optional[int],  # noqa: UP007
-    typer.Option("--jobs", "-j", min=1, help="Processes that parse records (default: the usable CPUs, "
-                 "when there is enough to parse)."),
-]
-AllowOutsideRootOption = Annotated[
-    bool,
-    typer.Option("--allow-outside-root", help="Let -r/-c includes, local projects and policy `extends` "
-                 "read files above the workspace root."),
-]
-
-
-def _load_options(no_cache: bool, jobs: Optional[int], allow_outside_root: bool, output_format: str) -> LoadOptions:  # noqa: UP007
-    from envguard.check import LoadOptions
-
-    return LoadOptions(not no_cache, jobs, allow_outside_root, _progress_printer(output_format))
-
-
-def _progress_printer(output_format: str) -> Optional[Callable[[int, int, str], None]]:  # noqa: UP007
-    """A one-line counter on stderr for people at a terminal; nothing in CI or for CI formats."""
-    if output_format not in ("text", "json", "markdown") or os.environ.get("CI") or not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int, name: str) -> None:
-        if total < 20:
-            return  # a small workspace is done before a counter could be read
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r\x1b[Kenvguard: loaded {done}/{total} services ({name})"[: 200] + end)
-        sys.stderr.flush()
-
-    return show
-
-
-TargetPythonOption = Annotated[
-    Optional[str],  # noqa: UP007
-    typer.Option("--python", help="Evaluate markers for this Python version, e.g. 3.12 (default: every entry counts)."),
-]
-TargetPlatformOption = Annotated[
-    Optional[str],  # noqa: UP007
-    typer.Option("--platform", help="Evaluate markers for this platform: linux, darwin or win32."),
-]
-TargetImplementationOption = Annotated[
-    Optional[str],  # noqa: UP007
-    typer.Option("--implementation", help="Evaluate markers for this implementation: cpython or pypy."),
-]
-
-
-def _today(value: Optional[str]) -> Optional[dt.date]:  # noqa: UP007
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-@app.command()
 def check(
-    paths: PathsArgument = None,
-    policy: PolicyOption = None,
-    output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = ReportFormat.text,
-    output: OutputOption = None,
-    fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Lowest unsuppressed severity that makes the exit code 1.")
-    ] = FailOn.error,
-    source_format: SourceFormatOption = None,
-    today: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--today", help="Judge exception expiry as of this ISO date (default: today)."),
-    ] = None,
-    python: TargetPythonOption = None,
-    platform: TargetPlatformOption = None,
-    implementation: TargetImplementationOption = None,
-    baseline: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--baseline", help="Fail only on findings that are not in this baseline file."),
-    ] = None,
-    write_baseline: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--write-baseline", help="Record today's findings in this file (then exit 0 unless "
-                     "an input could not be read)."),
-    ] = None,
-    changed: Annotated[
-        bool,
-        typer.Option("--changed", help="Read the arguments as changed files (as pre-commit passes them): every "
-                     "service of --root is still compared, but only the findings of the services those files "
-                     "belong to are reported (all of them when a policy file changed)."),
-    ] = False,
-    root: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--root", help="Workspace root (default: the current directory); with --changed, the "
-                     "workspace the changed files belong to.", file_okay=False),
-    ] = None,
-    no_cache: NoCacheOption = False,
-    jobs: JobsOption = None,
-    allow_outside_root: AllowOutsideRootOption = False,
-    select: Annotated[
-        Optional[list[str]],  # noqa: UP007
-        typer.Option("--select", metavar="RULES", help="Report only these rules: names, codes or code prefixes, "
-                     "or the families plugins (EG1xx), drift (EG2xx), exceptions (EG3xx); repeatable or "
-                     "comma-separated."),
-    ] = None,
+    *,
+    paths: list[Path] | None,
+    policy: Path | None,
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+    source_format: str | None,
+    today: dt.date | None,
+    python: str | None,
+    platform: str | None,
+    implementation: str | None,
+    baseline: Path | None,
+    write_baseline: Path | None,
+    changed: bool,
+    root: Path | None,
+    no_cache: bool,
+    jobs: int | None,
+    allow_outside_root: bool,
+    select: list[str] | None,
 ) -> int:
     """Check every service against the policy: plugins, denied packages, pytest versions, drift, exceptions."""
     from envguard.check import run_check
@@ -267,13 +112,13 @@ def check(
     result = run_check(
         workspace,
         policy_path=policy,
-        today=_today(today),
+        today=today,
         source_format=source_format,
         target=make_target(python, platform, implementation),
         baseline=baseline,
         changed=list(paths or []) if changed else None,
         select=selected,
-        load=_load_options(no_cache, jobs, allow_outside_root, output_format.value),
+        load=_load_options(no_cache, jobs, allow_outside_root, output_format),
     )
     if changed and result.scope == frozenset():
         print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
@@ -289,7 +134,7 @@ def check(
     _print_diagnostics(result.warnings, result.errors)
     if output is not None:
         print(text_report.summary_line(result), file=sys.stderr)
-    return result.exit_code(fail_on.value)
+    return result.exit_code(fail_on)
 
 
 _RECOGNISED_BY = {
@@ -302,18 +147,16 @@ _RECOGNISED_BY = {
 }
 
 
-@app.command()
 def plugins(
-    paths: PathsArgument = None,
-    policy: PolicyOption = None,
-    output_format: Annotated[
-        CheckFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = CheckFormat.text,
-    output: OutputOption = None,
-    source_format: SourceFormatOption = None,
-    no_cache: NoCacheOption = False,
-    jobs: JobsOption = None,
-    allow_outside_root: AllowOutsideRootOption = False,
+    *,
+    paths: list[Path] | None,
+    policy: Path | None,
+    output_format: str,
+    output: Path | None,
+    source_format: str | None,
+    no_cache: bool,
+    jobs: int | None,
+    allow_outside_root: bool,
 ) -> int:
     """Each service's pytest plugins, how each was recognised, and what the policy says of it."""
     from envguard.check import prepare, service_plugins, sorted_diagnostics
@@ -321,7 +164,8 @@ def plugins(
     from envguard.report import text as text_report
     from envguard.rules.plugins import plugin_status
 
-    prepared = prepare(list(paths or []), policy, source_format, _load_options(no_cache, jobs, allow_outside_root, output_format.value))
+    load = _load_options(no_cache, jobs, allow_outside_root, output_format)
+    prepared = prepare(list(paths or []), policy, source_format, load)
     rows: dict[str, list[dict[str, object]]] = {}
     if prepared.policy is not None:
         root = prepared.workspace.root
@@ -339,7 +183,7 @@ def plugins(
                 for use in item.uses
             ]
     files = prepared.policy.files if prepared.policy is not None else ()
-    if output_format is CheckFormat.json:
+    if output_format == "json":
         rendered = json_report.dumps(json_report.plugins_document(rows, files))
     else:
         rendered = text_report.render_plugins(rows, files)
@@ -349,15 +193,7 @@ def plugins(
     return 2 if errors else 0
 
 
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Workspace root (default: the current directory).")] = Path("."),
-    output: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--output", "-o", help="Where to write the policy (default: policies/envguard.yaml under PATH)."),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-) -> int:
+def init(*, path: Path, output: Path | None, force: bool) -> int:
     """Write a starter policy that approves what the workspace uses today."""
     from envguard.check import service_plugins, sorted_diagnostics
     from envguard.errors import UsageError
@@ -388,13 +224,7 @@ def init(
     return 0
 
 
-@app.command()
-def explain(
-    rule: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Argument(help="Rule name or code, e.g. unapproved-plugin or EG101 (default: list every rule)."),
-    ] = None,
-) -> int:
+def explain(*, rule: str | None) -> int:
     """Print a rule's documentation: what it checks, why it matters, how to fix or waive it."""
     from envguard.errors import UsageError
     from envguard.rules.catalog import RULES, lookup
@@ -417,38 +247,20 @@ def explain(
     return 0
 
 
-class DiffFormat(str, enum.Enum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
-
-@app.command()
 def diff(
-    a: Annotated[str, typer.Argument(metavar="A", help="Service name, service directory or dependency file.")],
-    b: Annotated[str, typer.Argument(metavar="B", help="Service name, service directory or dependency file.")],
-    root: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--root", help="Workspace in which A and B are looked up as service names (default: the "
-                     "current directory). An existing path is always read as a path."),
-    ] = None,
-    packages: Annotated[
-        Optional[list[str]],  # noqa: UP007
-        typer.Option("--packages", help="Only packages matching this glob (repeatable; '!' negates).",
-                     metavar="GLOB"),
-    ] = None,
-    policy_only: Annotated[
-        bool, typer.Option("--policy-only", help="Hide packages whose drift rule in the policy is `none`.")
-    ] = False,
-    policy: PolicyOption = None,
-    python: TargetPythonOption = None,
-    platform: TargetPlatformOption = None,
-    implementation: TargetImplementationOption = None,
-    output_format: Annotated[
-        DiffFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = DiffFormat.text,
-    output: OutputOption = None,
-    source_format: SourceFormatOption = None,
+    *,
+    a: str,
+    b: str,
+    root: Path | None,
+    packages: list[str] | None,
+    policy_only: bool,
+    policy: Path | None,
+    python: str | None,
+    platform: str | None,
+    implementation: str | None,
+    output_format: str,
+    output: Path | None,
+    source_format: str | None,
 ) -> int:
     """Compare the third-party packages of two services: exit 0 when they agree, 1 when they differ."""
     from envguard.diff import run_diff
@@ -469,11 +281,11 @@ def diff(
         # A side that could not be read would show as a wall of only-a/only-b changes.
         _print_diagnostics(result.warnings, result.errors)
         return 2
-    if output_format is DiffFormat.json:
+    if output_format == "json":
         from envguard.report import json as json_report
 
         rendered = json_report.dumps(json_report.diff_document(result))
-    elif output_format is DiffFormat.markdown:
+    elif output_format == "markdown":
         from envguard.report import markdown as markdown_report
 
         rendered = markdown_report.render_diff(result)
@@ -486,65 +298,25 @@ def diff(
     return result.exit_code()
 
 
-InterpreterOption = Annotated[
-    Optional[str],  # noqa: UP007
-    typer.Option(
-        "--python",
-        help="Interpreter of the environment to read (a path, a virtual environment directory or a command "
-        "on PATH; default: the interpreter running envguard). envguard runs it once, isolated (-I).",
-        metavar="PATH",
-    ),
-]
-
-
-@app.command()
 def verify(
-    lock: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--lock", help="The lock (or any dependency record) the environment must match.", metavar="FILE"),
-    ] = None,
-    service: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--service", help="Instead of --lock: a service of the workspace at --root.", metavar="NAME"),
-    ] = None,
-    root: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--root", help="Workspace in which --service is looked up (default: the current directory)."),
-    ] = None,
-    python: InterpreterOption = None,
-    snapshot: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--snapshot", help="Check this snapshot (`envguard snapshot`) instead of a live environment.",
-                     metavar="FILE"),
-    ] = None,
-    groups: Annotated[
-        Optional[list[str]],  # noqa: UP007
-        typer.Option("--groups", help="Groups (or extras) installed besides main, comma-separated or repeated.",
-                     metavar="NAMES"),
-    ] = None,
-    all_groups: Annotated[bool, typer.Option("--all-groups", help="Every group and extra of the lock.")] = False,
-    ignore: Annotated[
-        Optional[list[str]],  # noqa: UP007
-        typer.Option("--ignore", help="Leave this package (name or glob) out of the lock comparison (repeatable).",
-                     metavar="NAME"),
-    ] = None,
-    policy: PolicyOption = None,
-    output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="Output format.", envvar="ENVGUARD_FORMAT")
-    ] = ReportFormat.text,
-    output: OutputOption = None,
-    fail_on: Annotated[
-        FailOn, typer.Option("--fail-on", help="Lowest unsuppressed severity that makes the exit code 1.")
-    ] = FailOn.error,
-    source_format: SourceFormatOption = None,
-    today: Annotated[
-        Optional[str],  # noqa: UP007
-        typer.Option("--today", help="Judge exception expiry as of this ISO date (default: today)."),
-    ] = None,
+    *,
+    lock: Path | None,
+    service: str | None,
+    root: Path | None,
+    python: str | None,
+    snapshot: Path | None,
+    groups: list[str] | None,
+    all_groups: bool,
+    ignore: list[str] | None,
+    policy: Path | None,
+    output_format: str,
+    output: Path | None,
+    fail_on: str,
+    source_format: str | None,
+    today: dt.date | None,
 ) -> int:
     """Check an installed environment against its lock and the policy: versions, missing and extra
     packages, broken requirements, duplicates and pytest plugins (found by their entry points)."""
-    from envguard.report import json as json_report
     from envguard.report import text as text_report
     from envguard.verify import VerifyRequest, run_verify
 
@@ -559,24 +331,17 @@ def verify(
         ignore=tuple(ignore or []),
         policy=policy,
         source_format=source_format,
-        today=_today(today),
+        today=today,
     )
     result = run_verify(request)
     _emit_report(output_format, result, output)
     _print_diagnostics(result.warnings, result.errors)
     if output is not None:
         print(text_report.summary_line(result), file=sys.stderr)
-    return result.exit_code(fail_on.value)
+    return result.exit_code(fail_on)
 
 
-@app.command()
-def snapshot(
-    python: InterpreterOption = None,
-    output: Annotated[
-        Optional[Path],  # noqa: UP007
-        typer.Option("--output", "-o", help="Write the snapshot to this file (default: standard output)."),
-    ] = None,
-) -> int:
+def snapshot(*, python: str | None, output: Path | None) -> int:
     """Write a fingerprint of an environment (schema envguard.snapshot/1) for `verify --snapshot` and `diff`."""
     from envguard.snapshot import dumps, snapshot_document
     from envguard.sources.environment import read_environment
@@ -591,6 +356,27 @@ def snapshot(
     return 0
 
 
+def _load_options(no_cache: bool, jobs: int | None, allow_outside_root: bool, output_format: str) -> LoadOptions:
+    from envguard.check import LoadOptions
+
+    return LoadOptions(not no_cache, jobs, allow_outside_root, _progress_printer(output_format))
+
+
+def _progress_printer(output_format: str) -> Callable[[int, int, str], None] | None:
+    """A one-line counter on stderr for people at a terminal; nothing in CI or for CI formats."""
+    if output_format not in ("text", "json", "markdown") or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, name: str) -> None:
+        if total < 20:
+            return  # a small workspace is done before a counter could be read
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r\x1b[Kenvguard: loaded {done}/{total} services ({name})"[: 200] + end)
+        sys.stderr.flush()
+
+    return show
+
+
 def _print_diagnostics(warnings: tuple[Diagnostic, ...], errors: tuple[Diagnostic, ...]) -> None:
     for warning in warnings:
         print(f"{warning.path}:{warning.line or 1}: warning: {warning.message}", file=sys.stderr)
@@ -598,13 +384,13 @@ def _print_diagnostics(warnings: tuple[Diagnostic, ...], errors: tuple[Diagnosti
         print(f"{error.path}:{error.line or 1}: {error.message}", file=sys.stderr)
 
 
-def _emit_report(output_format: ReportFormat, result: CheckResult, output: Path | None) -> None:
+def _emit_report(output_format: str, result: CheckResult, output: Path | None) -> None:
     from envguard.report import render_report
 
-    colour = output is None and output_format is ReportFormat.text and _colour_wanted(sys.stdout)
-    _emit(render_report(output_format.value, result, colour=colour), output)
+    colour = output is None and output_format == "text" and _colour_wanted(sys.stdout)
+    _emit(render_report(output_format, result, colour=colour), output)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if output_format is ReportFormat.github and summary_file:
+    if output_format == "github" and summary_file:
         # The job summary page renders Markdown; appending keeps earlier steps' summaries.
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(render_report("markdown", result))
@@ -641,6 +427,366 @@ def _emit(rendered: str, output: Path | None) -> None:
     output.write_bytes(data)
 
 
+# --- the parser --------------------------------------------------------------------------------
+
+
+class _Exit(Exception):
+    """Help, --version or a usage error: what argparse would `sys.exit` with, for `main` to return."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse measures the command list one indentation short, which wraps the longest name."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        if isinstance(action, argparse._SubParsersAction):
+            self._indent()
+            super().add_argument(action)
+            self._dedent()
+        else:
+            super().add_argument(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that never exits the process: `main` turns `_Exit` into its return value."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _Exit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"envguard: error: {message}\n")
+
+
+class _CommandParser(_Parser):
+    """A command's parser: options and arguments may come in any order (`check a --select x b`),
+    as pre-commit appends the changed files after the hook's own arguments."""
+
+    _intermixed = False
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # parse_known_intermixed_args calls back here (in most Python versions); after `--` every
+        # argument is positional, which only the ordinary parse gets right.
+        if self._intermixed or (args is not None and "--" in args):
+            return super().parse_known_args(args, namespace)
+        self._intermixed = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixed = False
+
+
+class _Env:
+    """The default of an option that an environment variable may set; resolved after parsing, so
+    that the variable is read (and validated) only when the option is not given."""
+
+    def __init__(self, name: str, default: object) -> None:
+        self.name = name
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"${self.name}"
+
+
+_TRUE = ("1", "true", "t", "yes", "y", "on")
+_FALSE = ("0", "false", "f", "no", "n", "off")
+
+
+def _apply_environment(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
+    """Replace each `_Env` default left in `namespace` with its variable's value, or the default."""
+    for action in parser._actions:
+        env = action.default
+        if not isinstance(env, _Env):
+            continue
+        if getattr(namespace, action.dest, None) is not action.default:  # given on the command line
+            continue
+        raw = os.environ.get(env.name, "")
+        value = env.default
+        name = "/".join(action.option_strings)
+        if not raw:  # unset or empty: the default
+            pass
+        elif action.nargs == 0:  # a flag
+            if raw.lower() not in _TRUE + _FALSE:
+                parser.error(f"argument {name}: {env.name}={raw!r} is not a boolean (use 1 or 0, true or false, "
+                             "yes or no, on or off)")
+            value = raw.lower() in _TRUE
+        elif action.choices is not None and raw not in action.choices:
+            choices = ", ".join(repr(choice) for choice in action.choices)
+            parser.error(f"argument {name}: invalid choice: {raw!r} (from {env.name}; choose from {choices})")
+        else:
+            value = Path(raw) if action.type is Path else raw
+        setattr(namespace, action.dest, value)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is not in the range x>=1")
+    return number
+
+
+def _iso_date(value: str) -> dt.date:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _directory(value: str) -> Path:
+    """A directory that need not exist yet, but is not a file."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is a file, not a directory")
+    return path
+
+
+def _format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "-f", "--format", dest="output_format", choices=choices, metavar="FORMAT",
+        default=_Env("ENVGUARD_FORMAT", "text"),
+        help=f"Output format: {', '.join(choices)}.  [env var: ENVGUARD_FORMAT; default: text]",
+    )
+
+
+def _paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="Workspace directories or dependency files (default: the current directory).")
+
+
+def _policy_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy", type=Path, metavar="PATH",
+        help="Policy file, or a directory whose *.yaml files merge in name order (default: `policy` in "
+        "[tool.envguard], else policies/ at the workspace root, else the built-in policy).",
+    )
+
+
+def _output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE", default=_Env("ENVGUARD_OUTPUT", None),
+                        help="Write the report to this file.  [env var: ENVGUARD_OUTPUT]")
+
+
+def _source_format_option(parser: argparse.ArgumentParser, help: str = "Read every given file as this format.") -> None:
+    parser.add_argument("--source-format", metavar="FORMAT", help=help)
+
+
+def _fail_on_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                        help="Lowest unsuppressed severity that makes the exit code 1.  [default: error]")
+
+
+def _today_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD",
+                        help="Judge exception expiry as of this ISO date (default: today).")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", metavar="X.Y",
+                        help="Evaluate markers for this Python version, e.g. 3.12 (default: every entry counts).")
+    parser.add_argument("--platform", metavar="PLATFORM",
+                        help="Evaluate markers for this platform: linux, darwin or win32.")
+    parser.add_argument("--implementation", metavar="NAME",
+                        help="Evaluate markers for this implementation: cpython or pypy.")
+
+
+def _load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true", default=_Env("ENVGUARD_NO_CACHE", False),
+                        help="Read every file, neither using nor writing .envguard-cache/.  "
+                        "[env var: ENVGUARD_NO_CACHE]")
+    parser.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                        help="Processes that parse records (default: the usable CPUs, when there is enough to "
+                        "parse).  [x>=1]")
+    parser.add_argument("--allow-outside-root", action="store_true",
+                        help="Let -r/-c includes, local projects and policy `extends` read files above the "
+                        "workspace root.")
+
+
+def _interpreter_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python", metavar="PATH",
+        help="Interpreter of the environment to read (a path, a virtual environment directory or a command "
+        "on PATH; default: the interpreter running envguard). envguard runs it once, isolated (-I).",
+    )
+
+
+def _inventory_arguments(sub: argparse.ArgumentParser) -> None:
+    _paths_argument(sub)
+    _format_option(sub, INVENTORY_FORMATS)
+    sub.add_argument("-o", "--output", type=Path, metavar="FILE", help="Write the report to this file.")
+    _source_format_option(sub, "Read every given file as this format (uv, poetry, pdm, pipfile, pylock, "
+                          "requirements, freeze, pip-inspect, pip-list, conda, conda-meta).")
+    _load_arguments(sub)
+
+
+def _check_arguments(sub: argparse.ArgumentParser) -> None:
+    _paths_argument(sub)
+    _policy_option(sub)
+    _format_option(sub, REPORT_FORMATS)
+    _output_option(sub)
+    _fail_on_option(sub)
+    _source_format_option(sub)
+    _today_option(sub)
+    _target_options(sub)
+    sub.add_argument("--baseline", type=Path, metavar="FILE",
+                     help="Fail only on findings that are not in this baseline file.")
+    sub.add_argument("--write-baseline", type=Path, metavar="FILE",
+                     help="Record today's findings in this file (then exit 0 unless an input could not be read).")
+    sub.add_argument("--changed", action="store_true",
+                     help="Read the arguments as changed files (as pre-commit passes them): every service of "
+                     "--root is still compared, but only the findings of the services those files belong to are "
+                     "reported (all of them when a policy file changed).")
+    sub.add_argument("--root", type=_directory, metavar="DIR",
+                     help="Workspace root (default: the current directory); with --changed, the workspace the "
+                     "changed files belong to.")
+    _load_arguments(sub)
+    sub.add_argument("--select", action="append", metavar="RULES",
+                     help="Report only these rules: names, codes or code prefixes, or the families plugins "
+                     "(EG1xx), drift (EG2xx), exceptions (EG3xx); repeatable or comma-separated.")
+
+
+def _plugins_arguments(sub: argparse.ArgumentParser) -> None:
+    _paths_argument(sub)
+    _policy_option(sub)
+    _format_option(sub, CHECK_FORMATS)
+    _output_option(sub)
+    _source_format_option(sub)
+    _load_arguments(sub)
+
+
+def _init_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("path", nargs="?", type=Path, default=Path("."), metavar="PATH",
+                     help="Workspace root (default: the current directory).")
+    sub.add_argument("-o", "--output", type=Path, metavar="FILE",
+                     help="Where to write the policy (default: policies/envguard.yaml under PATH).")
+    sub.add_argument("--force", action="store_true", help="Overwrite an existing file.")
+
+
+def _explain_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("rule", nargs="?", metavar="RULE",
+                     help="Rule name or code, e.g. unapproved-plugin or EG101 (default: list every rule).")
+
+
+def _diff_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("a", metavar="A", help="Service name, service directory or dependency file.")
+    sub.add_argument("b", metavar="B", help="Service name, service directory or dependency file.")
+    sub.add_argument("--root", type=Path, metavar="DIR",
+                     help="Workspace in which A and B are looked up as service names (default: the current "
+                     "directory). An existing path is always read as a path.")
+    sub.add_argument("--packages", action="append", metavar="GLOB",
+                     help="Only packages matching this glob (repeatable; '!' negates).")
+    sub.add_argument("--policy-only", action="store_true",
+                     help="Hide packages whose drift rule in the policy is `none`.")
+    _policy_option(sub)
+    _target_options(sub)
+    _format_option(sub, DIFF_FORMATS)
+    _output_option(sub)
+    _source_format_option(sub)
+
+
+def _verify_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--lock", type=Path, metavar="FILE",
+                     help="The lock (or any dependency record) the environment must match.")
+    sub.add_argument("--service", metavar="NAME", help="Instead of --lock: a service of the workspace at --root.")
+    sub.add_argument("--root", type=Path, metavar="DIR",
+                     help="Workspace in which --service is looked up (default: the current directory).")
+    _interpreter_option(sub)
+    sub.add_argument("--snapshot", type=Path, metavar="FILE",
+                     help="Check this snapshot (`envguard snapshot`) instead of a live environment.")
+    sub.add_argument("--groups", action="append", metavar="NAMES",
+                     help="Groups (or extras) installed besides main, comma-separated or repeated.")
+    sub.add_argument("--all-groups", action="store_true", help="Every group and extra of the lock.")
+    sub.add_argument("--ignore", action="append", metavar="NAME",
+                     help="Leave this package (name or glob) out of the lock comparison (repeatable).")
+    _policy_option(sub)
+    _format_option(sub, REPORT_FORMATS)
+    _output_option(sub)
+    _fail_on_option(sub)
+    _source_format_option(sub)
+    _today_option(sub)
+
+
+def _snapshot_arguments(sub: argparse.ArgumentParser) -> None:
+    _interpreter_option(sub)
+    sub.add_argument("-o", "--output", type=Path, metavar="FILE",
+                     help="Write the snapshot to this file (default: standard output).")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line: `envguard [--version] [--debug] COMMAND ...`.
+
+    With `command`, only that command gets its arguments (and the others stay out of the parser):
+    building every command's options costs more than parsing one command line.
+    """
+    parser = _Parser(prog="envguard", description=DESCRIPTION, epilog=EPILOG, allow_abbrev=False,
+                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"envguard {__version__}",
+                        help="Show the version and exit.")
+    parser.add_argument("--debug", action="store_true", help="Show tracebacks for internal errors.")
+    subparsers = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True,
+                                       parser_class=_CommandParser)
+    table: tuple[tuple[str, Callable[..., int], Callable[[argparse.ArgumentParser], None]], ...] = (
+        ("inventory", inventory, _inventory_arguments),
+        ("check", check, _check_arguments),
+        ("plugins", plugins, _plugins_arguments),
+        ("init", init, _init_arguments),
+        ("explain", explain, _explain_arguments),
+        ("diff", diff, _diff_arguments),
+        ("verify", verify, _verify_arguments),
+        ("snapshot", snapshot, _snapshot_arguments),
+    )
+    for name, function, add_arguments in table:
+        if command is not None and name != command:
+            continue
+        doc = function.__doc__
+        sub = subparsers.add_parser(name, help=doc, description=doc, allow_abbrev=False)
+        sub.set_defaults(handler=function)
+        add_arguments(sub)
+    return parser
+
+
+def _command_of(args: list[str]) -> str | None:
+    """The command `args` run, if the options before it (global flags only) leave no doubt."""
+    for arg in args:
+        if arg in ("-h", "--help"):  # the help lists every command
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+    """The parsed command line; every usage error (unknown option, bad value) raises `_Exit(2)`."""
+    namespace, extras = parser.parse_known_args(args)
+    sub = _subparsers(parser)[namespace.command]
+    if extras:  # reported by the command's parser, so that its usage is the one shown
+        sub.error(f"unrecognized arguments: {' '.join(extras)}")
+    _apply_environment(sub, namespace)
+    return namespace
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
 def run() -> None:
     """The console script: `main` with the cyclic garbage collector off.
 
@@ -660,20 +806,22 @@ def main(argv: list[str] | None = None) -> int:
     """Run envguard; every outcome becomes an exit code (0 clean, 1 findings, 2 errors, 130 interrupted)."""
     from envguard.errors import EnvguardError
 
-    args = sys.argv[1:] if argv is None else argv
-    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args  # until the command line is parsed
     try:
-        result = command.main(args=args, prog_name="envguard", standalone_mode=False)
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except typer.TyperException as exc:  # usage errors: unknown option, bad value, no command
-        show = getattr(exc, "show", None)
-        if show is not None:
-            show()
-        else:
-            print(f"envguard: {exc}", file=sys.stderr)
-        return 2
-    except (KeyboardInterrupt, typer.Abort):
+        parser = build_parser(_command_of(args))
+        if not args:
+            parser.print_help(sys.stderr)
+            return 2
+        namespace = _parse(parser, args)
+        options: dict[str, Any] = vars(namespace)
+        debug = options.pop("debug")
+        handler: Callable[..., int] = options.pop("handler")
+        del options["command"]
+        result = handler(**options)
+    except _Exit as exc:  # help, --version, usage errors
+        return exc.code
+    except KeyboardInterrupt:
         print("envguard: interrupted", file=sys.stderr)
         return 130
     except EnvguardError as exc:
@@ -682,7 +830,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 2
     except Exception as exc:  # the boundary: no traceback reaches the user without --debug
-        if "--debug" in args:
+        if debug:
             raise
         print(f"envguard: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The one error boundary: every outcome is an exit code, never a traceback or typer's own 1."""
+"""The one error boundary: every outcome is an exit code, never a traceback or a SystemExit."""
 
 from __future__ import annotations
 

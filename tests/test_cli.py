@@ -38,8 +38,122 @@ def test_python_dash_m_and_console_script_agree() -> None:
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(["inventory", "--bogus"], capsys)
     assert code == 2
-    assert "No such option: --bogus" in err
+    assert "usage: envguard inventory" in err
+    assert "envguard: error: unrecognized arguments: --bogus" in err
     assert "Traceback" not in err
+
+
+def test_no_arguments_print_the_help_as_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run([], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("usage: envguard ")
+    assert "inventory" in err and "snapshot" in err
+    assert err.rstrip().endswith("130 interrupted.")
+
+
+@pytest.mark.parametrize("command", ["inventory", "check", "plugins", "init", "explain", "diff", "verify", "snapshot"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run([command, "--help"], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"usage: envguard {command} ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nonsense"], "argument COMMAND: invalid choice: 'nonsense' (choose from "),
+        (["--debug"], "the following arguments are required: COMMAND"),
+        (["check", "--version"], "unrecognized arguments: --version"),
+        (["check", "--form", "json"], "unrecognized arguments: --form"),  # no abbreviations
+        (["check", "--jobs", "0"], "argument -j/--jobs: 0 is not in the range x>=1"),
+        (["check", "-j", "two"], "argument -j/--jobs: 'two' is not an integer"),
+        (["check", "--root", "pyproject.toml"], "argument --root: 'pyproject.toml' is a file, not a directory"),
+        (["diff", "a"], "the following arguments are required: B"),
+        (["explain", "a", "b"], "unrecognized arguments: b"),
+        (["init", "--output"], "argument -o/--output: expected one argument"),
+        (["inventory", "-f", "sarif"], "argument -f/--format: invalid choice: 'sarif'"),
+    ],
+)
+def test_usage_errors_are_exit_2_with_usage_and_one_error_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    code, out, err = run(argv, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith("usage: envguard")
+    assert err.splitlines()[-1].startswith(f"envguard: error: {message}")
+
+
+def test_environment_defaults(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "inventory.json"
+    monkeypatch.setenv("ENVGUARD_FORMAT", "json")
+    monkeypatch.setenv("ENVGUARD_NO_CACHE", "1")
+    monkeypatch.setenv("ENVGUARD_OUTPUT", str(target))  # inventory has no ENVGUARD_OUTPUT: stdout
+    code, out, _ = run(["inventory", str(EXAMPLE)], capsys)
+    assert code == 0
+    assert json.loads(out)["schema"] == "envguard.inventory/1"
+    assert not target.exists()
+    # The command line wins over the environment, which is then not even read.
+    monkeypatch.setenv("ENVGUARD_FORMAT", "sarif")
+    code, out, _ = run(["inventory", str(EXAMPLE), "-f", "text"], capsys)
+    assert code == 0 and out.endswith("8 services, 188 packages\n")
+    # An empty variable is unset.
+    monkeypatch.setenv("ENVGUARD_FORMAT", "")
+    code, out, _ = run(["inventory", str(EXAMPLE)], capsys)
+    assert code == 0 and out.endswith("8 services, 188 packages\n")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ENVGUARD_FORMAT", "sarif", "argument -f/--format: invalid choice: 'sarif' (from ENVGUARD_FORMAT; choose from "),
+        ("ENVGUARD_NO_CACHE", "maybe", "argument --no-cache: ENVGUARD_NO_CACHE='maybe' is not a boolean"),
+    ],
+)
+def test_bad_environment_defaults_are_usage_errors(
+    variable: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(variable, value)
+    code, out, err = run(["inventory", str(EXAMPLE)], capsys)
+    assert (code, out) == (2, "")
+    assert message in err.splitlines()[-1]
+
+
+def test_parsed_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from envguard import cli
+
+    seen: dict[str, object] = {}
+
+    def fake_check(**options: object) -> int:
+        seen.update(options)
+        return 1
+
+    monkeypatch.setattr(cli, "check", fake_check)
+    for name in ("ENVGUARD_FORMAT", "ENVGUARD_OUTPUT", "ENVGUARD_NO_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    # Options and paths in any order (pre-commit appends the files after the hook's arguments),
+    # short forms, `=` forms, repeatable options.
+    argv = ["check", "a", "--select", "plugins", "b", "--changed", "-fjson", "-j2", "--select=drift",
+            "--today", "2026-01-31", "-o", "out.json", "--no-cache", "--fail-on", "warning"]
+    assert main(argv) == 1
+    assert seen == {
+        "paths": [Path("a"), Path("b")], "policy": None, "output_format": "json", "output": Path("out.json"),
+        "fail_on": "warning", "source_format": None, "today": __import__("datetime").date(2026, 1, 31),
+        "python": None, "platform": None, "implementation": None, "baseline": None, "write_baseline": None,
+        "changed": True, "root": None, "no_cache": True, "jobs": 2, "allow_outside_root": False,
+        "select": ["plugins", "drift"],
+    }
+    seen.clear()
+    monkeypatch.setenv("ENVGUARD_NO_CACHE", "0")
+    assert main(["check", "--", "-odd-name"]) == 1  # after `--`, everything is a path
+    assert (seen["paths"], seen["no_cache"], seen["output_format"], seen["fail_on"]) == ([Path("-odd-name")], False, "text", "error")
+
+
+def test_main_returns_and_never_exits(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], ["--help"], ["--version"], ["check", "--help"], ["check", "--bogus"], ["nonsense"]):
+        code = main(argv)  # a SystemExit would fail the test
+        assert code in (0, 2)
+    capsys.readouterr()
 
 
 def test_missing_path_is_one_clean_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -203,9 +203,9 @@ def test_check_with_an_unreadable_lock_still_checks_the_rest(tmp_path: Path, cap
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["check", "--today", "2027-13-01"], "Invalid value: '2027-13-01' is not an ISO date (YYYY-MM-DD)"),
-        (["check", "--fail-on", "sometimes"], "Invalid value for '--fail-on': 'sometimes' is not one of"),
-        (["check", "--format", "xml"], "Invalid value for '--format'"),
+        (["check", "--today", "2027-13-01"], "argument --today: '2027-13-01' is not an ISO date (YYYY-MM-DD)"),
+        (["check", "--fail-on", "sometimes"], "argument --fail-on: invalid choice: 'sometimes' (choose from "),
+        (["check", "--format", "xml"], "argument -f/--format: invalid choice: 'xml'"),
         (["check", "nope"], "envguard: nope: no such file or directory"),
         (["check", "--source-format", "cobol"], "envguard: unknown --source-format 'cobol'"),
     ],

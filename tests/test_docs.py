@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
 import pytest
-import typer
 
-from envguard.cli import app, main
+from envguard import cli
+from envguard.cli import build_parser, main
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-COMMANDS = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+COMMANDS: dict[str, argparse.ArgumentParser] = next(
+    action.choices for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)
+)
 
 
 def synopses() -> dict[str, set[str]]:
@@ -33,8 +36,23 @@ def synopses() -> dict[str, set[str]]:
 def test_every_command_has_a_synopsis_listing_exactly_its_flags(command: str) -> None:
     documented = synopses()
     assert command in documented, f"README has no synopsis for `envguard {command}`"
-    actual = {opt for param in COMMANDS[command].params for opt in param.opts if opt.startswith("--")}
+    actual = {
+        option
+        for action in COMMANDS[command]._actions
+        if not isinstance(action, argparse._HelpAction)  # --help: every command has it
+        for option in action.option_strings
+        if option.startswith("--")
+    }
     assert documented[command] == actual
+
+
+def test_the_command_list_is_the_parser_s() -> None:
+    assert tuple(COMMANDS) == cli.COMMANDS
+    # Built for one command, the parser holds that command's options only, the same ones.
+    for name, parser in COMMANDS.items():
+        alone = next(a.choices for a in cli.build_parser(name)._actions if isinstance(a, argparse._SubParsersAction))
+        assert list(alone) == [name]
+        assert [a.option_strings for a in alone[name]._actions] == [a.option_strings for a in parser._actions]
 
 
 def test_every_command_is_in_the_commands_table() -> None:
@@ -46,6 +64,7 @@ def test_every_command_is_in_the_commands_table() -> None:
 def test_exit_codes_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     help_text = capsys.readouterr().out
+    assert help_text.rstrip().endswith("130 interrupted.")  # the epilog closes the help
     paragraph = README[README.index("Exit codes:") :].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(\d+)`", paragraph))
     in_help = set(re.findall(r"\b(0|1|2|130)\b", help_text[help_text.index("Exit codes") :]))
