@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -220,10 +221,10 @@ def test_a_broken_file_is_one_line_and_every_other_service_is_still_reported(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"version = 1\x00\n", "services/svc/uv.lock:1: binary file (contains NUL bytes)"),
-        (b"version = 1\n\xff\xfe oops\n", "services/svc/uv.lock:2: not valid UTF-8 text (byte 0xff)"),
+        (b"version = 1\x00\n", r"services/svc/uv\.lock:1: binary file \(contains NUL bytes\)$"),
+        (b"version = 1\n\xff\xfe oops\n", r"services/svc/uv\.lock:2: not valid UTF-8 text \(byte 0xff\)$"),
         # The parser's own wording differs between tomllib and tomli versions; the place does not.
-        (b"version = [\n", "services/svc/uv.lock:1: invalid TOML: "),
+        (b"version = [\n", r"services/svc/uv\.lock:1: invalid TOML: .+$"),
     ],
 )
 def test_unreadable_files(
@@ -233,7 +234,7 @@ def test_unreadable_files(
     (tmp_path / "services/svc/uv.lock").write_bytes(content)
     code, _, err = run(["inventory", str(tmp_path)], capsys)
     assert code == 2
-    assert err.startswith(message)
+    assert re.match(message, err.rstrip("\n"))
     assert err.count("\n") == 1
 
 

@@ -52,6 +52,10 @@ def _full_parse(text: str, shown: str) -> dict[str, Any]:
         message = str(exc)
         found = _AT_LINE.search(message)
         line = int(found.group(1)) if found else getattr(exc, "lineno", None)
+        if line is not None:
+            # At the end of the document tomli names the empty line after the last newline and
+            # tomllib the last line; the last line with content is the same for both.
+            line = min(line, len(text.rstrip().split("\n")) or 1)
         reason = _AT_LINE.sub("", message).strip() or "invalid TOML"
         raise SourceError(shown, line, f"invalid TOML: {reason}") from None
     except RecursionError:
