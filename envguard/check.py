@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
-from envguard.inventory import Progress, build_inventory
+from envguard.inventory import LoadOptions, load_workspace
 from envguard.markers import Target, view
 from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
 from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
-from envguard.workspace import Workspace, discover, relative
+from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
     from envguard.plugins import PluginUse
@@ -77,25 +77,11 @@ class Prepared:
     warnings: list[Diagnostic]
 
 
-@dataclass(frozen=True)
-class LoadOptions:
-    """How records are read; none of these changes a result, except allow_outside_root."""
-
-    cache: bool = False
-    jobs: int | None = None
-    allow_outside_root: bool = False
-    progress: Progress | None = None
-
-
 def prepare(
     paths: list[Path], policy_path: Path | None, source_format: str | None, load: LoadOptions = LoadOptions()
 ) -> Prepared:
     """Discover, load every service and the policy; every problem becomes a diagnostic."""
-    from envguard.cache import default_directory
-
-    workspace = discover(paths, source_format, allow_outside_root=load.allow_outside_root)
-    cache = default_directory(workspace.root) if load.cache else None
-    inventory = build_inventory(workspace, load.progress, cache=cache, jobs=load.jobs)
+    workspace, inventory = load_workspace(paths, source_format, load)
     errors = list(inventory.errors)
     warnings = list(inventory.warnings)
     try:

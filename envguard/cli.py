@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any, NoReturn
 
-    from envguard.check import CheckResult, LoadOptions
+    from envguard.check import CheckResult
+    from envguard.inventory import LoadOptions
     from envguard.model import Diagnostic, Package
 
 DESCRIPTION = "Environment-consistency linter for Python CI pipelines."
@@ -54,16 +55,12 @@ def inventory(
     allow_outside_root: bool,
 ) -> int:
     """Load every dependency record into one normalised inventory per service."""
-    from envguard.cache import default_directory
-    from envguard.inventory import build_inventory
+    from envguard.inventory import load_workspace
     from envguard.report import json as json_report
     from envguard.report import text as text_report
-    from envguard.workspace import discover
 
     load = _load_options(no_cache, jobs, allow_outside_root, output_format)
-    workspace = discover(list(paths or []), source_format, allow_outside_root=allow_outside_root)
-    cache = default_directory(workspace.root) if load.cache else None
-    result = build_inventory(workspace, load.progress, cache=cache, jobs=jobs)
+    _, result = load_workspace(list(paths or []), source_format, load)
     if output_format == "json":
         rendered = json_report.dumps(json_report.inventory_document(result))
     else:
@@ -357,7 +354,7 @@ def snapshot(*, python: str | None, output: Path | None) -> int:
 
 
 def _load_options(no_cache: bool, jobs: int | None, allow_outside_root: bool, output_format: str) -> LoadOptions:
-    from envguard.check import LoadOptions
+    from envguard.inventory import LoadOptions
 
     return LoadOptions(not no_cache, jobs, allow_outside_root, _progress_printer(output_format))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,27 @@ def load_inventory(paths: list[Path], source_format: str | None = None) -> Inven
 
 # Called after each service is loaded with (services loaded, services in all, service name).
 Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How records are read; none of these changes a result, except allow_outside_root."""
+
+    cache: bool = False
+    jobs: int | None = None
+    allow_outside_root: bool = False
+    progress: Progress | None = None
+
+
+def load_workspace(
+    paths: list[Path], source_format: str | None, load: LoadOptions = LoadOptions()
+) -> tuple[Workspace, Inventory]:
+    """Discovery and loading as every command does them: the cache at the workspace root."""
+    from envguard.cache import default_directory
+
+    workspace = discover(paths, source_format, allow_outside_root=load.allow_outside_root)
+    cache = default_directory(workspace.root) if load.cache else None
+    return workspace, build_inventory(workspace, load.progress, cache=cache, jobs=load.jobs)
 
 # Below this many bytes of records to parse, worker processes cost more than they save
 # (measured: see docs/performance.md); `jobs` given explicitly always uses them.
