@@ -339,15 +339,7 @@ def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
             f"{spec} ({comparison.requirement.origin}). {tail}{_unversioned(comparison)}"
         )
         findings.append(
-            finding(
-                "pinned-version-mismatch",
-                service,
-                comparison.name,
-                _join_versions(_version(e) for e in entries),
-                message,
-                locations(e.package for e in entries),
-                hint=_hint(context, comparison.name, entries, suggested, constraints),
-            )
+            _service_finding("pinned-version-mismatch", context, comparison, service, entries, message, suggested, constraints)
         )
     return findings
 
@@ -393,18 +385,34 @@ def _snap_to(context: _Context, comparison: _Comparison) -> bool:
             f"used by the reference service {reference} ({comparison.requirement.origin}). {tail}"
             f"{_unversioned(comparison)}"
         )
-        mismatch = finding(
-            "snap-to-mismatch",
-            service_name,
-            comparison.name,
-            _join_versions(_version(e) for e in entries),
-            message,
-            locations(e.package for e in entries),
-            hint=_hint(context, comparison.name, entries, suggested, constraints),
+        mismatch = _service_finding(
+            "snap-to-mismatch", context, comparison, service_name, entries, message, suggested, constraints
         )
         # A change to the reference service moves the target of every other service.
         comparison.findings.append(dataclasses.replace(mismatch, involved=tuple(sorted({reference, service_name}))))
     return True
+
+
+def _service_finding(
+    rule: str,
+    context: _Context,
+    comparison: _Comparison,
+    service: str,
+    entries: list[_Entry],
+    message: str,
+    suggested: str | None,
+    constraints: Sequence[tuple[str, str]],
+) -> Finding:
+    """A pinned or snap-to finding: one service's entries of the package, with its move command."""
+    return finding(
+        rule,
+        service,
+        comparison.name,
+        _join_versions(_version(e) for e in entries),
+        message,
+        locations(e.package for e in entries),
+        hint=_hint(context, comparison.name, entries, suggested, constraints),
+    )
 
 
 def _missing_reference(context: _Context, rule: DriftRule, names: list[str]) -> Diagnostic:
