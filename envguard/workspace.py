@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from envguard.errors import SourceError, UsageError
 from envguard.model import Diagnostic, Source
@@ -125,10 +126,11 @@ def discover(paths: list[Path], source_format: str | None = None, *, allow_outsi
         if path.is_dir():
             specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors))
         else:
-            fmt = _format_of(path.resolve(), relative(path.resolve(), root), source_format, errors)
+            resolved = path.resolve()
+            shown = relative(resolved, root)
+            fmt = _format_of(str(resolved), detect.format_for_name(resolved.name), shown, source_format, errors)
             if fmt is not None:
-                source = Source(relative(path.resolve(), root), fmt)
-                specs.append((path.resolve().parent, None, [source], []))
+                specs.append((resolved.parent, None, [Source(shown, fmt)], []))
     services = _name_services(specs, root)
     if allow_outside_root:
         services = tuple(dataclasses.replace(spec, allow_outside_root=True) for spec in services)
@@ -142,60 +144,117 @@ def _root_of(paths: list[Path]) -> Path:
     return Path(os.path.commonpath([str(d) for d in dirs]))
 
 
+class _Listing(NamedTuple):
+    """One directory listed once, for both the walk and the choice of its records."""
+
+    files: list[str]
+    # Entries whose type could not be read, and why: a symbolic link loop (ELOOP), an entry gone
+    # since the listing.
+    unreadable: list[tuple[str, OSError]]
+    subdirectories: list[os.DirEntry[str]]
+
+
+# File name -> (picked up by discovery, the format its name alone implies). A monorepo repeats the
+# same few names in every service: each distinct name is matched against the patterns once a run.
+_NameKinds = dict[str, tuple[bool, str | None]]
+
+
 def _discover_directory(
     top: Path, root: Path, config: Config, source_format: str | None, errors: list[Diagnostic]
 ) -> list[tuple[Path, Source | None, list[Source], list[Source]]]:
     found: list[tuple[Path, Source | None, list[Source], list[Source]]] = []
+    kinds: _NameKinds = {}
     if config.services and top == root:
         for name, rel in sorted(config.services.items()):
             directory = (root / rel).resolve()
             if not directory.is_dir():
                 errors.append(Diagnostic(config.path or "pyproject.toml", None, f"service {name!r}: {rel} is not a directory"))
                 continue
-            chosen, ignored = _choose_sources(directory, root, source_format, errors)
+            listing = _scan_or_error(str(directory))
+            shown = relative(directory, root)
+            chosen, ignored = _choose_sources(listing, str(directory), shown, source_format, kinds, errors)
             found.append((directory, Source(name, "named"), chosen, ignored))
         return found
-    for directory in _walk(top, root, config.exclude):
-        chosen, ignored = _choose_sources(directory, root, source_format, errors)
+    for shown, path, listing in _walk(str(top), relative(top, root), config.exclude):
+        chosen, ignored = _choose_sources(listing, path, shown, source_format, kinds, errors)
         if chosen:
-            found.append((directory, None, chosen, ignored))
+            found.append((Path(path), None, chosen, ignored))
     return found
 
 
-def _walk(top: Path, root: Path, exclude: tuple[str, ...]) -> list[Path]:
-    """Every directory below `top` that may hold a service, each real directory once.
+def _walk(top: str, top_shown: str, exclude: tuple[str, ...]) -> list[tuple[str, str, _Listing | OSError]]:
+    """Every directory below `top` that may hold a service, each real directory once, in display order:
+    (root-relative display path, path, its listing or why it could not be listed).
 
     Symlinked directories are followed only after every real one, so a link never takes the
     name of the directory it points to, and a link loop ends at the first repeated real path.
+    Each directory is listed once; display paths are built by joining names (what relative()
+    gives for a path below the root, without its cost per directory).
     """
     seen: set[str] = set()
-    result: list[Path] = []
-    stack = [top]
-    links: list[Path] = []
+    result: list[tuple[str, str, _Listing | OSError]] = []
+    # (path, display path, real path); a link's real path is resolved when it is reached.
+    stack: list[tuple[str, str, str | None]] = [(top, top_shown, None)]
+    links: collections.deque[tuple[str, str, str | None]] = collections.deque()
     while stack or links:
-        directory = stack.pop() if stack else links.pop(0)
-        real = os.path.realpath(directory)
+        directory, shown, real = stack.pop() if stack else links.popleft()
+        if real is None:
+            real = os.path.realpath(directory)
         if real in seen:
             continue
         seen.add(real)
-        rel = relative(directory, root)
-        if rel != "." and any(fnmatch.fnmatchcase(rel, pattern) for pattern in exclude):
+        if shown != "." and any(fnmatch.fnmatchcase(shown, pattern) for pattern in exclude):
             continue
-        result.append(directory)
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        listing = _scan_or_error(directory)
+        result.append((shown, directory, listing))
+        if isinstance(listing, OSError):
             continue
-        children: list[Path] = []
-        for entry in entries:
+        children: list[tuple[str, str, str | None]] = []
+        for entry in sorted(listing.subdirectories, key=lambda e: e.name):
             try:
-                if not entry.is_dir() or _skipped(entry):
+                if _skipped(entry):
                     continue
-                (links if entry.is_symlink() else children).append(Path(entry.path))
+                is_link = entry.is_symlink()
             except OSError:
                 continue
+            if is_link:
+                links.append((entry.path, _child(shown, entry.name), None))
+            else:
+                # A subdirectory that is no link has its parent's real path plus its name: no
+                # os.path.realpath (an lstat per path component) for it.
+                children.append((entry.path, _child(shown, entry.name), os.path.join(real, entry.name)))
         stack.extend(reversed(children))
-    return sorted(result, key=lambda p: relative(p, root))
+    result.sort(key=lambda item: item[0])
+    return result
+
+
+def _child(shown: str, name: str) -> str:
+    """The display path of `name` in the directory displayed as `shown`.
+
+    What relative() gives, also for a configured service directory outside the root: relpath only
+    answers otherwise for an ancestor of the root, and that is a directory, never a file shown here.
+    """
+    return name if shown == "." else f"{shown}/{name}"
+
+
+def _scan_or_error(directory: str) -> _Listing | OSError:
+    """The directory's listing, or the error that stopped it (reported if it may be a service)."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError as exc:
+        return exc
+    files: list[str] = []
+    unreadable: list[tuple[str, OSError]] = []
+    subdirectories: list[os.DirEntry[str]] = []
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                subdirectories.append(entry)
+            elif entry.is_file():
+                files.append(entry.name)
+        except OSError as exc:
+            unreadable.append((entry.name, exc))
+    return _Listing(files, unreadable, subdirectories)
 
 
 def _skipped(entry: os.DirEntry[str]) -> bool:
@@ -207,42 +266,45 @@ def _skipped(entry: os.DirEntry[str]) -> bool:
 
 
 def _choose_sources(
-    directory: Path, root: Path, source_format: str | None, errors: list[Diagnostic]
+    listing: _Listing | OSError,
+    directory: str,
+    shown: str,
+    source_format: str | None,
+    kinds: _NameKinds,
+    errors: list[Diagnostic],
 ) -> tuple[list[Source], list[Source]]:
     """The records read for a service directory, and the weaker ones present but not read."""
-    candidates: list[Source] = []
-    try:
-        entries = list(os.scandir(directory))
-    except OSError as exc:
-        errors.append(Diagnostic(relative(directory, root), None, f"cannot list directory: {exc.strerror}"))
+    if isinstance(listing, OSError):
+        errors.append(Diagnostic(shown, None, f"cannot list directory: {listing.strerror}"))
         return [], []
-    names: list[str] = []
-    for entry in entries:
-        try:
-            if entry.is_file():
-                names.append(entry.name)
-        except OSError as exc:
-            # A symbolic link loop (ELOOP) or an entry gone since the listing: only this entry is
-            # lost, and it is reported when it would have been read.
-            if detect.is_discoverable(entry.name):
-                shown = relative(directory / entry.name, root)
-                errors.append(Diagnostic(shown, None, f"cannot read file: {exc.strerror or exc}"))
-    names.sort()
-    for name in names:
-        if source_format is None and not detect.is_discoverable(name):
+    # An entry whose type cannot be read is lost alone, and reported when it would have been read.
+    for name, exc in listing.unreadable:
+        if _kind(name, kinds)[0]:
+            errors.append(Diagnostic(_child(shown, name), None, f"cannot read file: {exc.strerror or exc}"))
+    candidates: list[tuple[int, Source]] = []
+    for name in sorted(listing.files):
+        discoverable, by_name = _kind(name, kinds)
+        if source_format is None and not discoverable:
             continue
-        if source_format is not None and not (detect.is_discoverable(name) or name.endswith(".txt")):
+        if source_format is not None and not (discoverable or name.endswith(".txt")):
             continue
-        path = directory / name
-        fmt = _format_of(path, relative(path, root), source_format, errors)
+        file_shown = _child(shown, name)
+        fmt = _format_of(os.path.join(directory, name), by_name, file_shown, source_format, errors)
         if fmt is not None:
-            candidates.append(Source(relative(path, root), fmt))
+            candidates.append((_rank(fmt), Source(file_shown, fmt)))
     if not candidates:
         return [], []
-    best = min(_rank(s.format) for s in candidates)
-    chosen = [s for s in candidates if _rank(s.format) == best]
-    ignored = [s for s in candidates if _rank(s.format) != best]
+    best = min(rank for rank, _ in candidates)
+    chosen = [source for rank, source in candidates if rank == best]
+    ignored = [source for rank, source in candidates if rank != best]
     return chosen, ignored
+
+
+def _kind(name: str, kinds: _NameKinds) -> tuple[bool, str | None]:
+    kind = kinds.get(name)
+    if kind is None:
+        kind = kinds[name] = (detect.is_discoverable(name), detect.format_for_name(name))
+    return kind
 
 
 def _rank(fmt: str) -> int:
@@ -252,14 +314,17 @@ def _rank(fmt: str) -> int:
     return detect.PRECEDENCE.index(fmt) if fmt in detect.PRECEDENCE else len(detect.PRECEDENCE)
 
 
-def _format_of(path: Path, shown: str, source_format: str | None, errors: list[Diagnostic]) -> str | None:
+def _format_of(
+    file: str, by_name: str | None, shown: str, source_format: str | None, errors: list[Diagnostic]
+) -> str | None:
+    """`by_name` is detect.format_for_name of the file's name."""
     if source_format is not None:
         return source_format
-    by_name = detect.format_for_name(path.name)
     if by_name is not None:
         return by_name
     from envguard.sources._text import read_text
 
+    path = Path(file)
     try:
         text = None if path.suffix.lower() == ".in" else read_text(path, shown)
         return detect.detect(path, text, shown)

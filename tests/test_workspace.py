@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,31 @@ def test_unknown_configuration_keys_are_reported_at_their_line(tmp_path: Path) -
     assert [str(e) for e in workspace.errors] == [
         "pyproject.toml:6: [tool.envguard] has unknown key 'servise' (known: exclude, policy, services)"
     ]
+
+
+def test_each_directory_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Discovery runs before every check: the walk and the choice of records share one listing.
+    write(tmp_path / "services/billing/uv.lock", UV_LOCK)
+    write(tmp_path / "services/orders/requirements.txt", "requests==2.32.3\n")
+    write(tmp_path / "docs/index.md", "# not a service\n")
+    real_scandir = os.scandir
+    listed: list[str] = []
+
+    def scandir(path: str) -> Iterator[os.DirEntry[str]]:
+        listed.append(os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert names(tmp_path) == ["billing", "orders"]
+    assert len(listed) == len(set(listed)) == 5  # the root, docs, services and its two services
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_a_directory_reached_only_through_links_is_shown_under_the_first_link(tmp_path: Path) -> None:
+    write(tmp_path / "outside/ext/uv.lock", UV_LOCK)
+    (tmp_path / "ws").mkdir()
+    os.symlink(tmp_path / "outside", tmp_path / "ws/b-link")
+    os.symlink(tmp_path / "outside", tmp_path / "ws/a-link")
+    (service,) = discover([tmp_path / "ws"]).services
+    assert (service.name, service.sources) == ("ext", (Source("a-link/ext/uv.lock", "uv"),))
+    assert service.directory == tmp_path / "ws/a-link/ext"
