@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -53,12 +53,23 @@ from envguard.policy import DriftRule, Policy, selector_matches
 from envguard.rules._common import finding, locations
 from envguard.versions import drift_key, parse, satisfies, sort_key
 
-__all__ = ["DriftMatrix", "DriftRow", "drift_findings", "drift_matrix", "move_command"]
+__all__ = [
+    "DriftEntry",
+    "DriftMatrix",
+    "DriftRow",
+    "MatrixRow",
+    "PackageDrift",
+    "Resolver",
+    "drift_findings",
+    "drift_matrix",
+    "matrix_of",
+    "move_command",
+    "package_drift",
+    "service_entries",
+    "unchecked_references",
+]
 
 _NAMES = ("version-drift", "pinned-version-mismatch", "snap-to-mismatch")
-
-# The last analysis drift_findings made, with its inventory, policy and target (see drift_matrix).
-_LAST: list[tuple[Inventory, Policy, Target, _Analysis]] = []
 
 _LEVEL_PHRASE = {
     "exact": "on the same version",
@@ -68,6 +79,10 @@ _LEVEL_PHRASE = {
 
 
 # --------------------------------------------------------------------------- public API
+#
+# A run has two stages, so that `envguard check` can keep the result of each (envguard.check_cache):
+# `service_entries` reads one service on its own, `package_drift` compares one package across
+# every service that holds it. Nothing else crosses services.
 
 
 class DriftRow(NamedTuple):
@@ -82,6 +97,163 @@ class DriftMatrix:
     rows: tuple[DriftRow, ...]
 
 
+class DriftEntry(NamedTuple):
+    """One entry of a service's records as the comparison of its package sees it."""
+
+    rule: int  # the drift rule that decides it: its index in policy.drift_rules, -1 for drift.default
+    package: Package
+    command_format: str | None  # format of the record it came from: the command a hint suggests
+    compiled: bool  # a requirements file that pip-compile wrote
+
+
+class MatrixRow(NamedTuple):
+    """A comparison that produced findings, as a row of the drift matrix."""
+
+    findings: tuple[int, ...]  # indexes into PackageDrift.findings
+    package: str
+    requirement: str
+    cells: tuple[tuple[str, str], ...]  # (service, its versions joined with ", ")
+
+
+@dataclass(frozen=True)
+class PackageDrift:
+    """What the comparisons of one package found."""
+
+    findings: tuple[Finding, ...]
+    rows: tuple[MatrixRow, ...]
+    unchecked: tuple[int, ...]  # snap-to rules (indexes) whose reference service had no version of it
+
+
+class Resolver:
+    """The drift rule that decides each entry, resolved once per distinct (service, name, groups).
+
+    A rule depends on the service only through service selectors, on the groups only through
+    group selectors, so most entries of a workspace share a handful of resolutions.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._by_service = any(rule.services for rule in policy.drift_rules)
+        self._by_groups = any(rule.groups for rule in policy.drift_rules)
+        self._memo: dict[tuple[str, str, tuple[str, ...]], int] = {}
+
+    def __call__(self, service: str, package: Package) -> int:
+        memo = (service if self._by_service else "", package.name, package.groups if self._by_groups else ())
+        found = self._memo.get(memo)
+        if found is None:
+            found = self._memo[memo] = _resolve(self.policy, service, package)
+        return found
+
+
+def service_entries(
+    service: Service, resolver: Resolver, target: Target, formats: Mapping[str, str] = {}
+) -> dict[NormalizedName, tuple[DriftEntry, ...]]:
+    """The entries of `service` every comparison may use, per package, in record order.
+
+    Every third-party entry that applies to the target, whatever its rule (a snap-to reference
+    counts all of them). `formats` maps a record path (Package.path) to its format id when the
+    service's own sources do not say (see the module docstring).
+    """
+    found: dict[NormalizedName, list[DriftEntry]] = {}
+    universal = target.universal
+    commands: dict[str, tuple[str | None, bool]] = {}
+    for package in service.packages:
+        if not package.is_third_party or not (universal or applies(package.marker, target)):
+            continue
+        command = commands.get(package.path)
+        if command is None:
+            command = commands[package.path] = _command_format(service, package.path, formats)
+        entry = DriftEntry(resolver(service.name, package), package, command[0], command[1])
+        found.setdefault(package.name, []).append(entry)
+    return {name: tuple(entries) for name, entries in found.items()}
+
+
+def package_drift(
+    name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]], policy: Policy, target: Target
+) -> PackageDrift:
+    """Compare package `name` across `members`: (service, its entries of the package), by service name."""
+    groups: dict[int, list[_Entry]] = {}
+    # Entries arrive service by service: a group needs sorting only where one service holds
+    # several entries of the package.
+    unsorted: set[int] = set()
+    requirements: dict[int, _Requirement] = {}
+    for service, held in members:
+        for entry in held:
+            requirement = requirements.get(entry.rule)
+            if requirement is None:
+                requirement = requirements[entry.rule] = _requirement(policy, entry.rule)
+            if requirement.kind == "none":
+                continue
+            group = groups.get(entry.rule)
+            if group is None:
+                group = groups[entry.rule] = []
+            elif group[-1].service == service:
+                unsorted.add(entry.rule)
+            group.append(_Entry(service, entry.package, entry.command_format, entry.compiled))
+
+    pins = [
+        requirements[index].value
+        for index in sorted(groups)
+        if requirements[index].kind == "pinned" and requirements[index].value is not None
+    ]
+    context = _Context(policy, dict(members), [pin for pin in pins if pin is not None])
+    findings: list[Finding] = []
+    rows: list[MatrixRow] = []
+    unchecked: list[int] = []
+    for index in sorted(groups):
+        entries = groups[index]
+        if index in unsorted:
+            entries.sort(key=_entry_key)
+        requirement = requirements[index]
+        comparison = _Comparison(name, requirement, entries, [], {})
+        if requirement.kind == "pinned":
+            comparison.findings.extend(_pinned(context, comparison))
+        elif requirement.kind == "snap-to":
+            if not _snap_to(context, comparison):
+                unchecked.append(index)
+        else:
+            comparison.findings.extend(_level(context, comparison))
+        if comparison.findings:
+            first = len(findings)
+            findings.extend(comparison.findings)
+            rows.append(MatrixRow(tuple(range(first, len(findings))), name, requirement.text, _cells(comparison)))
+    return PackageDrift(tuple(findings), tuple(rows), tuple(unchecked))
+
+
+def unchecked_references(
+    drifts: Mapping[NormalizedName, PackageDrift], policy: Policy, services: Collection[str], target: Target
+) -> list[Diagnostic]:
+    """One diagnostic per snap-to rule that could not be checked for some package."""
+    names: dict[int, list[str]] = {}
+    for name in sorted(drifts):
+        for index in drifts[name].unchecked:
+            names.setdefault(index, []).append(name)
+    return [
+        _missing_reference(policy.drift_rules[index], names[index], services, target) for index in sorted(names)
+    ]
+
+
+def matrix_of(drifts: Iterable[PackageDrift], findings: Iterable[Finding]) -> DriftMatrix:
+    """Package x service table of the comparisons that produced one of `findings`.
+
+    A finding matches a comparison when it is one the comparison yields (same rule, service,
+    package, version and message), so suppressed findings count as well: filter them out
+    beforehand to leave them out of the table.
+    """
+    wanted = {_identity(f) for f in findings if f.name in _NAMES}
+    rows: list[tuple[str, dict[str, str], str]] = []
+    for drift in drifts:
+        for row in drift.rows:
+            if any(_identity(drift.findings[i]) in wanted for i in row.findings):
+                rows.append((row.package, dict(row.cells), row.requirement))
+    columns = tuple(sorted({service for _, cells_, _ in rows for service in cells_}))
+    table = tuple(
+        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement)
+        for name, cells_, requirement in sorted(rows, key=lambda r: (r[0], r[2]))
+    )
+    return DriftMatrix(columns, table)
+
+
 def drift_findings(
     inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]
 ) -> tuple[list[Finding], list[Diagnostic]]:
@@ -90,41 +262,16 @@ def drift_findings(
     `formats` maps a source path (Package.path) to its format id; it chooses the command each
     outlier's hint suggests.
     """
-    analysis = _analyse(inventory, policy, target, formats)
-    # `envguard check` asks for the matrix of the same inventory right after: keep the analysis.
-    _LAST[:] = [(inventory, policy, target, analysis)]
-    findings = [f for comparison in analysis.comparisons for f in comparison.findings]
-    return findings, analysis.diagnostics
+    drifts = _analyse(inventory, policy, target, formats)
+    findings = [f for name in sorted(drifts) for f in drifts[name].findings]
+    services = {service.name for service in inventory.services}
+    return findings, unchecked_references(drifts, policy, services, target)
 
 
 def drift_matrix(inventory: Inventory, policy: Policy, target: Target, findings: Iterable[Finding]) -> DriftMatrix:
-    """Package x service table of the comparisons that produced one of `findings`.
-
-    A finding matches a comparison when it is one the comparison yields (same rule, service,
-    package, version and message), so suppressed findings count as well: filter them out
-    beforehand to leave them out of the table.
-    """
-    wanted = {_identity(f) for f in findings if f.name in _NAMES}
-    # The formats only shape hints, which finding identities leave out: a kept analysis will do.
-    kept = [a for i, p, t, a in _LAST if i is inventory and p is policy and t == target]
-    analysis = kept[0] if kept else _analyse(inventory, policy, target, {})
-    rows: list[tuple[str, dict[str, str], str]] = []
-    for comparison in analysis.comparisons:
-        if not any(_identity(f) in wanted for f in comparison.findings):
-            continue
-        cells: dict[str, list[str]] = {}
-        for entry in comparison.counted:
-            cells.setdefault(entry.service, []).append(_version(entry))
-        for service, versions in comparison.reference.items():
-            cells.setdefault(service, []).extend(versions)
-        joined = {service: _join_versions(versions) for service, versions in cells.items() if versions}
-        rows.append((comparison.name, joined, comparison.requirement.text))
-    columns = tuple(sorted({service for _, cells_, _ in rows for service in cells_}))
-    table = tuple(
-        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement)
-        for name, cells_, requirement in sorted(rows, key=lambda r: (r[0], r[2]))
-    )
-    return DriftMatrix(columns, table)
+    """The matrix (see matrix_of) of the comparisons of `inventory`."""
+    drifts = _analyse(inventory, policy, target, {})
+    return matrix_of((drifts[name] for name in sorted(drifts)), findings)
 
 
 def move_command(package: Package, version: str, fmt: str | None, *, compiled: bool = False) -> str:
@@ -169,6 +316,8 @@ class _Requirement:
 class _Entry(NamedTuple):  # a tuple: tens of thousands are made per run
     service: str
     package: Package
+    command_format: str | None
+    compiled: bool
 
 
 @dataclass
@@ -186,79 +335,35 @@ class _Comparison:
 
 
 @dataclass(frozen=True)
-class _Analysis:
-    comparisons: list[_Comparison]
-    diagnostics: list[Diagnostic]
-
-
-@dataclass(frozen=True)
 class _Context:
-    inventory: Inventory
+    """What the comparisons of one package share."""
+
     policy: Policy
-    target: Target
-    formats: Mapping[str, str]
-    services: dict[str, Service]
-    pins: dict[NormalizedName, list[str]]  # package -> specifiers of the pinned rules that decided its entries
+    members: dict[str, Sequence[DriftEntry]]  # service -> its entries of the package
+    pins: list[str]  # specifiers of the pinned rules that decided an entry of the package
 
 
-def _analyse(inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]) -> _Analysis:
-    services = {service.name: service for service in inventory.services}
-    groups: dict[tuple[NormalizedName, int], tuple[_Requirement, list[_Entry]]] = {}
-    # A rule depends on the service only through service selectors, on the groups only through
-    # group selectors: resolve each distinct (service, name, groups) once.
-    by_service = any(rule.services for rule in policy.drift_rules)
-    by_groups = any(rule.groups for rule in policy.drift_rules)
-    resolved: dict[tuple[str, str, tuple[str, ...]], _Requirement] = {}
-    # Entries are appended service by service, in name order: a group needs sorting only where
-    # one service holds several entries of the package.
-    unsorted: set[tuple[NormalizedName, int]] = set()
-    universal = target.universal
+def _analyse(
+    inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]
+) -> dict[NormalizedName, PackageDrift]:
+    resolver = Resolver(policy)
+    members: dict[NormalizedName, list[tuple[str, tuple[DriftEntry, ...]]]] = {}
     for service in sorted(inventory.services, key=lambda s: s.name):
-        name = service.name
-        for package in service.packages:
-            if not package.is_third_party or not (universal or applies(package.marker, target)):
-                continue
-            memo = (name if by_service else "", package.name, package.groups if by_groups else ())
-            found = resolved.get(memo)
-            if found is None:
-                found = resolved[memo] = _resolve(policy, name, package)
-            requirement = found
-            if requirement.kind == "none":
-                continue
-            key = (package.name, requirement.index)
-            group = groups.get(key)
-            if group is None:
-                group = groups[key] = (requirement, [])
-            elif group[1][-1].service == name:
-                unsorted.add(key)
-            group[1].append(_Entry(name, package))
-
-    pins: dict[NormalizedName, list[str]] = {}
-    for (name, _), (requirement, _entries) in sorted(groups.items()):
-        if requirement.kind == "pinned" and requirement.value is not None:
-            pins.setdefault(name, []).append(requirement.value)
-    context = _Context(inventory, policy, target, formats, services, pins)
-
-    comparisons: list[_Comparison] = []
-    missing: dict[int, tuple[DriftRule, list[str]]] = {}  # snap-to rules whose reference is absent
-    for (name, index), (requirement, entries) in sorted(groups.items()):
-        if (name, index) in unsorted:
-            entries.sort(key=_entry_key)
-        comparison = _Comparison(name, requirement, entries, [], {})
-        if requirement.kind == "pinned":
-            comparison.findings.extend(_pinned(context, comparison))
-        elif requirement.kind == "snap-to":
-            if not _snap_to(context, comparison):
-                missing.setdefault(index, (policy.drift_rules[index], []))[1].append(name)
-        else:
-            comparison.findings.extend(_level(context, comparison))
-        comparisons.append(comparison)
-
-    diagnostics = [_missing_reference(context, rule, names) for _, (rule, names) in sorted(missing.items())]
-    return _Analysis(comparisons, diagnostics)
+        for name, entries in service_entries(service, resolver, target, formats).items():
+            members.setdefault(name, []).append((service.name, entries))
+    return {name: package_drift(name, members[name], policy, target) for name in sorted(members)}
 
 
-def _resolve(policy: Policy, service: str, package: Package) -> _Requirement:
+def _cells(comparison: _Comparison) -> tuple[tuple[str, str], ...]:
+    cells: dict[str, list[str]] = {}
+    for entry in comparison.counted:
+        cells.setdefault(entry.service, []).append(_version(entry))
+    for service, versions in comparison.reference.items():
+        cells.setdefault(service, []).extend(versions)
+    return tuple((service, _join_versions(versions)) for service, versions in cells.items() if versions)
+
+
+def _resolve(policy: Policy, service: str, package: Package) -> int:
     for index, rule in enumerate(policy.drift_rules):
         if not selector_matches(rule.packages, package.name):
             continue
@@ -266,9 +371,16 @@ def _resolve(policy: Policy, service: str, package: Package) -> _Requirement:
             continue
         if rule.groups and not any(selector_matches(rule.groups, group) for group in package.groups):
             continue
-        where = f"{rule.path}:{rule.line}" if rule.path and rule.line else rule.path or f"#{index + 1}"
-        return _Requirement(index, rule.require_kind, rule.require_value, f"drift rule {where}")
-    return _Requirement(-1, policy.drift_default, None, "drift.default")
+        return index
+    return -1
+
+
+def _requirement(policy: Policy, index: int) -> _Requirement:
+    if index < 0:
+        return _Requirement(-1, policy.drift_default, None, "drift.default")
+    rule = policy.drift_rules[index]
+    where = f"{rule.path}:{rule.line}" if rule.path and rule.line else rule.path or f"#{index + 1}"
+    return _Requirement(index, rule.require_kind, rule.require_value, f"drift rule {where}")
 
 
 # --------------------------------------------------------------------------- the three rules
@@ -347,20 +459,9 @@ def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
 def _snap_to(context: _Context, comparison: _Comparison) -> bool:
     """Fill in the comparison's findings; False when the reference service cannot be used."""
     reference = comparison.requirement.value or ""
-    service = context.services.get(reference)
-    if service is None:
-        return False
-    versions = sorted(
-        {
-            p.version
-            for p in service.packages
-            if p.name == comparison.name
-            and p.is_third_party
-            and p.version is not None
-            and applies(p.marker, context.target)
-        },
-        key=sort_key,
-    )
+    # Every entry of the reference service, whatever rule it resolves to.
+    held = context.members.get(reference, ())
+    versions = sorted({e.package.version for e in held if e.package.version is not None}, key=sort_key)
     if not versions:
         return False
     comparison.reference[reference] = versions
@@ -415,11 +516,11 @@ def _service_finding(
     )
 
 
-def _missing_reference(context: _Context, rule: DriftRule, names: list[str]) -> Diagnostic:
+def _missing_reference(rule: DriftRule, names: list[str], services: Collection[str], target: Target) -> Diagnostic:
     reference = rule.require_value or ""
     packages = ", ".join(sorted(set(names)))
-    view = "" if context.target.universal else f" for {context.target.describe()}"
-    if reference not in context.services:
+    view = "" if target.universal else f" for {target.describe()}"
+    if reference not in services:
         problem = f"service {reference!r} is not in the inventory"
     else:
         problem = f"service {reference!r} has no version of {packages}{view}"
@@ -432,7 +533,7 @@ def _missing_reference(context: _Context, rule: DriftRule, names: list[str]) -> 
 
 def _constraints(context: _Context, name: NormalizedName) -> list[tuple[str, str]]:
     """(where it comes from, specifier) pairs every suggested version must satisfy."""
-    found: list[tuple[str, str]] = [("pinned", spec) for spec in dict.fromkeys(context.pins.get(name, []))]
+    found: list[tuple[str, str]] = [("pinned", spec) for spec in dict.fromkeys(context.pins)]
     approved = context.policy.approved.get(name)
     if approved is not None and approved.strip() not in ("", "*"):
         found.append(("plugins.approved", approved))
@@ -493,21 +594,20 @@ def _hint(
         return f"Choose a version of {name} {where}and move {moved} to it with each service's locking tool."
     lines = []
     for service, entries in _by_service(off):
-        commands = dict.fromkeys(_command(context, service, e.package, suggested) for e in entries)
+        commands = dict.fromkeys(move_command(e.package, suggested, e.command_format, compiled=e.compiled) for e in entries)
         lines.append(f"{service}: {'; '.join(commands)}")
     return "\n".join(lines)
 
 
-def _command(context: _Context, service_name: str, package: Package, version: str) -> str:
-    service = context.services.get(service_name)
-    fmt = context.formats.get(package.path)
-    if fmt is None and service is not None:
-        fmt = next((s.format for s in service.sources if s.path == package.path), None)
+def _command_format(service: Service, path: str, formats: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The format of the record at `path` of `service`, and whether pip-compile wrote it."""
+    fmt = formats.get(path)
+    if fmt is None:
+        fmt = next((s.format for s in service.sources if s.path == path), None)
         if fmt is None and len(service.sources) == 1:
             # A file included by the service's only source (requirements -r): same format.
             fmt = service.sources[0].format
-    compiled = fmt == "requirements" and service is not None and _looks_compiled(service, package.path)
-    return move_command(package, version, fmt, compiled=compiled)
+    return fmt, fmt == "requirements" and _looks_compiled(service, path)
 
 
 def _looks_compiled(service: Service, path: str) -> bool:
