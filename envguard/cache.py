@@ -12,14 +12,18 @@ hash every time, since a second change within the timestamp resolution would lea
 Entries whose load had errors are not kept: an error may come from a file that does not exist
 yet (a missing `-r` include), which no fingerprint can record.
 
-Storage: one file, `.envguard-cache/inventory.bin` under the workspace root, next to a
-.gitignore of `*` (and a CACHEDIR.TAG), so nothing shows up in `git status`. Its header names
-the cache schema, the envguard, Python and packaging versions and the model's fields; a header
-that differs, a checksum that does not match or anything unreadable discards the whole file,
-which the run then rewrites. It is written atomically (a temporary file renamed over it), and
-never fails a run: a read-only checkout simply has no cache.
+Storage: `.envguard-cache/inventory.bin` under the workspace root, next to a .gitignore of `*`
+(and a CACHEDIR.TAG), so nothing shows up in `git status`. That file is the index: per service,
+the files and what the load said, while the packages themselves are blobs in pack files under
+`.envguard-cache/packs/` (see "sealed files" below), so that a warm run neither reads nor writes
+the packages of services that did not change. The index's header names the cache schema, the
+envguard (version and the size and time of each of its files), Python and packaging versions and
+the model's fields; a header that differs, a checksum that does not match or anything
+unreadable discards the whole cache, which the run then rewrites; a blob that does not match
+its digest is a miss for its service. Files are written atomically (a temporary file renamed
+over them), and writing never fails a run: a read-only checkout simply has no cache.
 
-The checksum is keyed with a secret kept outside the workspace, in the user's cache directory
+The index's checksum is keyed with a secret kept outside the workspace, in the user's cache directory
 (`$XDG_CACHE_HOME/envguard/cache-key`, else `~/.cache/envguard/cache-key`), created on first
 use. A cache file committed to the scanned repository, or copied from another machine, was not
 written with that key and is discarded: otherwise a repository could ship an "inventory" that
@@ -31,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import marshal
-import operator
 import os
 import sys
 import time
@@ -57,7 +60,6 @@ _RACY_NS = 2_000_000_000
 
 _PACKAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Package))
 _KIND_AT = _PACKAGE_FIELDS.index("kind")
-_PACKAGE_ROW = operator.attrgetter(*_PACKAGE_FIELDS)
 _KINDS = {kind.value: kind for kind in Kind}
 # Package is a plain frozen dataclass: its instances can be made from a field dict directly,
 # several times faster than through the generated __init__ (which sets each field separately).
@@ -69,6 +71,8 @@ Result = tuple[Service, list[Diagnostic], list[Diagnostic]]
 Packed = tuple[Any, ...]
 # A file a load read: (path relative to the root, size, mtime_ns, ctime_ns, inode, BLAKE2, racy).
 FileRecord = tuple[str, int, int, int, int, bytes, bool]
+# The size of a record that says: no file here.
+_ABSENT = -1
 
 
 def default_directory(root: Path) -> Path:
@@ -107,16 +111,11 @@ def _seal(payload: bytes) -> bytes | None:
 
 def pack(result: Result) -> Packed:
     service, errors, warnings = result
-    packages = []
-    for package in service.packages:
-        row = list(_PACKAGE_ROW(package))
-        row[_KIND_AT] = package.kind.value
-        packages.append(tuple(row))
     return (
         service.name,
         service.path,
         tuple((s.path, s.format) for s in service.sources),
-        tuple(packages),
+        tuple(package_row(package) for package in service.packages),
         tuple((s.path, s.format) for s in service.ignored),
         tuple((d.path, d.line, d.message) for d in errors),
         tuple((d.path, d.line, d.message) for d in warnings),
@@ -129,13 +128,55 @@ def unpack(packed: Packed) -> Result:
         name,
         path,
         tuple(Source(*s) for s in sources),
-        tuple(_package(row) for row in rows),
+        tuple(unpack_package(row) for row in rows),
         tuple(Source(*s) for s in ignored),
     )
     return service, [Diagnostic(*d) for d in errors], [Diagnostic(*d) for d in warnings]
 
 
-def _package(row: tuple[Any, ...]) -> Package:
+def _unpack_deferred(files: tuple[FileRecord, ...], meta: Packed, rows: bytes) -> Result:
+    """A cached result whose packages are unmarshalled only when read (see Service.deferred)."""
+    name, path, sources, ignored, errors, warnings = meta
+    service = Service.deferred(
+        name,
+        path,
+        tuple(Source(*s) for s in sources),
+        tuple(Source(*s) for s in ignored),
+        fingerprint(files),
+        lambda: tuple(unpack_package(row) for row in marshal.loads(rows)),
+    )
+    return service, [Diagnostic(*d) for d in errors], [Diagnostic(*d) for d in warnings]
+
+
+def fingerprint(files: Iterable[FileRecord]) -> bytes:
+    """Digest of the paths and contents of `files`: equal whenever a load would read the same bytes."""
+    return digest_of(tuple((record[0], record[5]) for record in files))
+
+
+def digest(data: bytes) -> bytes:
+    return blake2b(data, digest_size=16).digest()
+
+
+def digest_of(value: Any) -> bytes:
+    """Digest of a value made of tuples, dicts, str, bytes, int, bool and None: equal for equal values.
+
+    Marshal format 2, as versions 3 and later mark which objects are shared or interned.
+    """
+    return digest(marshal.dumps(value, 2))
+
+
+def package_row(package: Package) -> tuple[Any, ...]:
+    """`package` as a tuple of str, int and None, in the order of its fields."""
+    # Spelt out: 3 x faster than a getter of _PACKAGE_FIELDS, and a cold `check` packs every entry.
+    p = package
+    return (p.name, p.version, p.kind.value, p.groups, p.marker, p.path, p.line, p.specifier)
+
+
+if _PACKAGE_FIELDS != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier"):
+    raise ImportError("envguard.cache.package_row does not match the fields of Package")
+
+
+def unpack_package(row: tuple[Any, ...]) -> Package:
     if _DIRECT:
         fields = dict(zip(_PACKAGE_FIELDS, row))
         fields["kind"] = _KINDS[row[_KIND_AT]]
@@ -155,10 +196,11 @@ class Recorder:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._prefix = os.path.join(os.fspath(root), "")
         self.files: dict[str, FileRecord] = {}
 
     def __call__(self, path: Path, status: os.stat_result, data: bytes) -> None:
-        relative = os.path.relpath(path, self.root)
+        relative = self._relative(path)
         racy = time.time_ns() - status.st_mtime_ns < _RACY_NS
         self.files[relative] = (
             relative,
@@ -170,15 +212,40 @@ class Recorder:
             racy,
         )
 
+    def absent(self, path: Path) -> None:
+        """Record that `path` is not a file: a run must look again once it is one."""
+        relative = self._relative(path)
+        self.files.setdefault(relative, (relative, _ABSENT, 0, 0, 0, b"", False))
+
+    def _relative(self, path: Path) -> str:
+        text = os.fspath(path)
+        # Most files are below the root: a slice instead of relpath's normalisation of both paths.
+        if text.startswith(self._prefix) and os.sep + "." not in text and os.sep * 2 not in text:
+            return text[len(self._prefix) :]
+        return os.path.relpath(text, self.root)
+
     def take(self) -> tuple[FileRecord, ...]:
         files, self.files = tuple(sorted(self.files.values())), {}
         return files
+
+
+def check_files(root: str, files: tuple[FileRecord, ...]) -> tuple[FileRecord, ...] | None:
+    """The records of `files` as they are now, None when any of them changed."""
+    checked = []
+    for record in files:
+        now = _check(root, record)
+        if now is None:
+            return None
+        checked.append(now)
+    return tuple(checked)
 
 
 def _check(root: str, record: FileRecord) -> FileRecord | None:
     """The record of the file as it is now if it still has the content the entry was made from."""
     relative, size, mtime, ctime, inode, digest, racy = record
     path = os.path.join(root, relative)
+    if size == _ABSENT:
+        return None if os.path.isfile(path) else record
     try:
         status = os.stat(path)
         if status.st_size != size:
@@ -213,7 +280,197 @@ def _header() -> tuple[Any, ...]:
         _PACKAGE_FIELDS,
         service_fields,
         tuple(sorted(_KINDS)),
+        _code_fingerprint(),
     )
+
+
+def _code_fingerprint() -> bytes:
+    """Size and modification time of every file of this envguard.
+
+    An edited checkout (an editable install) behaves differently under the same version number:
+    its caches must not be taken for the old code's.
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    stats = []
+    for directory, subdirectories, files in os.walk(package):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        for name in sorted(files):
+            try:
+                status = os.stat(os.path.join(directory, name))
+            except OSError:
+                continue
+            stats.append((os.path.relpath(os.path.join(directory, name), package), status.st_size, status.st_mtime_ns))
+    return digest_of(tuple(stats))
+
+
+# --------------------------------------------------------------------------- sealed files
+#
+# A cache is an index file (the magic line, the keyed checksum of the rest, then marshal of
+# (header, content, packs)) and blobs kept in pack files under packs/. The index is small and
+# checked whenever it is read. The blobs (packages, drift entries: most of the bytes) are checked
+# against the digest the index holds for each, when one is read: a warm run reads few of them.
+# Pack files are never changed: a run that makes new blobs writes them to one new pack, and
+# points the next index at the packs it still uses. That keeps a warm run's writing to what
+# changed; with hundreds of services, rewriting every blob would cost more than the rest of it.
+
+PACKS = "packs"
+# Rewrite every blob into one pack when more than this many packs are in use, or when less
+# than half of their bytes are still used.
+_MAX_PACKS = 16
+# A pack no index uses is deleted once it is this old: a run that started before may use it.
+_ORPHAN_SECONDS = 600
+
+# A blob: pack file name, offset, length, digest.
+Ref = tuple[str, int, int, bytes]
+
+
+class SealedFile:
+    """A cache index as read back: its content, checked, and its blobs, checked when read."""
+
+    def __init__(self, directory: Path, content: Any, packs: dict[str, tuple[int, int]]) -> None:
+        self.directory = directory
+        self.content = content
+        self.packs = packs  # pack name -> (size, bytes the index uses)
+        self._open: dict[str, Any] = {}  # pack name -> mmap
+
+    @classmethod
+    def read(cls, path: Path, magic: bytes) -> SealedFile:
+        """ValueError when the file may not be used; OSError (FileNotFoundError) when it cannot be read."""
+        data = path.read_bytes()
+        if not data.startswith(magic):
+            raise ValueError("not an envguard cache file")
+        start = len(magic)
+        seal, payload = data[start : start + _DIGEST_SIZE], data[start + _DIGEST_SIZE :]
+        expected = _seal(payload)
+        if expected is None or expected != seal:
+            raise ValueError("not written by this user's envguard (checksum mismatch)")
+        header, content, packs = marshal.loads(payload)
+        if header != _header():
+            raise ValueError("written by another envguard, Python or cache schema")
+        if type(packs) is not dict:
+            raise ValueError("malformed")
+        return cls(path.parent, content, packs)
+
+    def blob(self, ref: Ref) -> bytes:
+        """The blob `ref` points to; ValueError or OSError when it is not what was written."""
+        pack, offset, length, expected = ref
+        data: bytes = self._pack(pack)[offset : offset + length]
+        if len(data) != length or digest(data) != expected:
+            raise ValueError("damaged blob")
+        return data
+
+    def _pack(self, name: str) -> Any:
+        found = self._open.get(name)
+        if found is None:
+            import mmap
+
+            if name not in self.packs or "/" in name or name.startswith("."):
+                raise ValueError(f"unknown pack {name!r}")
+            with open(self.directory / PACKS / name, "rb") as handle:
+                found = self._open[name] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        return found
+
+    def compacting(self) -> bool:
+        """Whether the next index should have every blob written anew, into one pack."""
+        size = sum(total for total, _ in self.packs.values())
+        used = sum(live for _, live in self.packs.values())
+        return len(self.packs) > _MAX_PACKS or used * 2 < size
+
+
+class SealedWriter:
+    """Collects the blobs of the next index, then writes the new ones to one pack and the index."""
+
+    def __init__(self, source: SealedFile | None, prefix: str) -> None:
+        self._source = source
+        self._compact = source is not None and source.compacting()
+        self._prefix = prefix
+        self._pack = f"{prefix}-{os.urandom(8).hex()}.pack"
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._used: dict[str, int] = {}
+
+    def add(self, data: bytes, known: bytes | None = None) -> Ref:
+        """A new blob; `known` is its digest when it was written before."""
+        ref = (self._pack, self._size, len(data), known if known is not None else digest(data))
+        self._parts.append(data)
+        self._size += len(data)
+        self._used[self._pack] = self._size
+        return ref
+
+    def keep(self, ref: Ref) -> Ref:
+        """A blob of the index read this run, carried over to the next one."""
+        if self._compact:
+            assert self._source is not None  # only a read index has refs
+            pack, offset, length, known = ref
+            return self.add(self._source._pack(pack)[offset : offset + length], known)
+        self._used[ref[0]] = self._used.get(ref[0], 0) + ref[2]
+        return ref
+
+    def write(self, path: Path, magic: bytes, content: Any) -> bool:
+        """Write the new pack, then the index at `path` (atomically); False when it cannot be."""
+        sizes = dict(self._source.packs) if self._source is not None else {}
+        sizes[self._pack] = (self._size, 0)
+        packs = {name: (sizes[name][0], used) for name, used in self._used.items()}
+        payload = marshal.dumps((_header(), content, packs))
+        seal = _seal(payload)
+        if seal is None:
+            return False
+        directory = path.parent
+        try:
+            _prepare_directory(directory)
+            if self._parts:
+                (directory / PACKS).mkdir(exist_ok=True)
+                _write_atomically(directory / PACKS / self._pack, self._parts)
+            _write_atomically(path, [magic, seal, payload])
+        except OSError:
+            return False
+        self._remove_orphans(directory / PACKS, packs)
+        return True
+
+    def _remove_orphans(self, directory: Path, used: dict[str, tuple[int, int]]) -> None:
+        if self._source is None or set(self._source.packs) <= set(used):
+            return  # nothing this index dropped; packs of other runs wait for one that does
+        now = time.time()
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        for name in names:
+            if name.startswith(f"{self._prefix}-") and name not in used:
+                path = directory / name
+                try:
+                    if now - path.stat().st_mtime > _ORPHAN_SECONDS or name in self._source.packs:
+                        path.unlink()
+                except OSError:
+                    continue
+
+
+def _write_atomically(path: Path, parts: list[bytes]) -> None:
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep a shared CI cache from others
+        with os.fdopen(handle, "wb") as out:
+            out.writelines(parts)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _prepare_directory(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Created by envguard: its caches, safe to delete.\n*\n", encoding="utf-8")
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        tag.write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This file is a cache directory tag created by envguard.\n",
+            encoding="utf-8",
+        )
 
 
 class InventoryCache:
@@ -223,7 +480,9 @@ class InventoryCache:
         self.directory = directory
         self.root = root
         self._root = os.fspath(root)
-        self._entries: dict[Any, bytes] = {}
+        self._file: SealedFile | None = None
+        # key -> (files, service without packages, packages: a blob of _file or new bytes)
+        self._entries: dict[Any, tuple[tuple[FileRecord, ...], Packed, Ref | bytes]] = {}
         self._used: set[Any] = set()
         self._changed = False
         self.hits = 0
@@ -232,63 +491,57 @@ class InventoryCache:
         self._read()
 
     def _read(self) -> None:
-        path = self.directory / FILE
         try:
-            data = path.read_bytes()
+            self._file = SealedFile.read(self.directory / FILE, _MAGIC)
         except FileNotFoundError:
             return
         except OSError as exc:
             self.discarded = f"unreadable: {exc.strerror or exc}"
             return
-        try:
-            self._entries = self._decode(data)
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
             self.discarded = f"{type(exc).__name__}: {exc}"
             self._changed = True  # replace it
-            self._entries = {}
-
-    @staticmethod
-    def _decode(data: bytes) -> dict[Any, bytes]:
-        if not data.startswith(_MAGIC):
-            raise ValueError("not an envguard cache file")
-        start = len(_MAGIC)
-        digest, payload = data[start : start + _DIGEST_SIZE], data[start + _DIGEST_SIZE :]
-        seal = _seal(payload)
-        if seal is None or seal != digest:
-            raise ValueError("not written by this user's envguard (checksum mismatch)")
-        header, entries = marshal.loads(payload)
-        if header != _header():
-            raise ValueError("written by another envguard, Python or cache schema")
-        if type(entries) is not dict or not all(type(value) is bytes for value in entries.values()):
-            raise ValueError("malformed")
-        return entries
+            return
+        if type(self._file.content) is not dict:
+            self.discarded = "malformed"
+            self._changed = True
+            self._file = None
+            return
+        self._entries = self._file.content
 
     def lookup(self, key: Any) -> Result | None:
         self._used.add(key)
-        raw = self._entries.get(key)
-        if raw is None:
+        entry = self._entries.get(key)
+        if entry is None:
             self.misses += 1
             return None
         try:
-            files, packed = marshal.loads(raw)
-            checked = []
-            for record in files:
-                now = _check(self._root, record)
-                if now is None:
-                    self.misses += 1
-                    return None
-                checked.append(now)
-            result = unpack(packed)
+            files, meta, rows = entry
+            checked = check_files(self._root, files)
+            if checked is None:
+                self.misses += 1
+                return None
+            # Checked now, unpacked only if a later stage reads the packages.
+            data = rows if isinstance(rows, bytes) else self._blob(rows)
+            result = _unpack_deferred(checked, meta, data)
         except Exception:  # noqa: BLE001 - a damaged entry is a miss
             self.misses += 1
             return None
-        if checked != list(files):
-            self.store(key, packed, checked)
+        if checked != files:
+            self._entries[key] = (checked, meta, rows)
+            self._changed = True
         self.hits += 1
         return result
 
+    def _blob(self, ref: Ref) -> bytes:
+        if self._file is None:
+            raise ValueError("no cache file")
+        return self._file.blob(ref)
+
     def store(self, key: Any, packed: Packed, files: Iterable[FileRecord]) -> None:
-        self._entries[key] = marshal.dumps((tuple(files), packed))
+        name, path, sources, rows, ignored, errors, warnings = packed
+        meta = (name, path, sources, ignored, errors, warnings)
+        self._entries[key] = (tuple(files), meta, marshal.dumps(rows))
         self._used.add(key)
         self._changed = True
 
@@ -303,37 +556,10 @@ class InventoryCache:
             return
         others = [key for key in self._entries if key not in self._used]
         kept = set(self._used) | set(others[: len(self._used)])
-        entries = {key: value for key, value in self._entries.items() if key in kept}
-        payload = marshal.dumps((_header(), entries))
-        digest = _seal(payload)
-        if digest is None:
-            return
-        import tempfile
-
-        try:
-            self._prepare_directory()
-            handle, temporary = tempfile.mkstemp(prefix=".inventory-", dir=self.directory)
-            try:
-                os.chmod(temporary, 0o644)  # mkstemp's 0600 would keep a shared CI cache from others
-                with os.fdopen(handle, "wb") as out:
-                    out.write(_MAGIC + digest + payload)
-                os.replace(temporary, self.directory / FILE)
-            except BaseException:
-                os.unlink(temporary)
-                raise
-        except OSError:
-            return
-        self._changed = False
-
-    def _prepare_directory(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        ignore = self.directory / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# Created by envguard: its inventory cache, safe to delete.\n*\n", encoding="utf-8")
-        tag = self.directory / "CACHEDIR.TAG"
-        if not tag.exists():
-            tag.write_text(
-                "Signature: 8a477f597d28d172789f06886806bc55\n"
-                "# This file is a cache directory tag created by envguard.\n",
-                encoding="utf-8",
-            )
+        writer = SealedWriter(self._file, "inventory")
+        entries = {}
+        for key, (files, meta, rows) in self._entries.items():
+            if key in kept:
+                entries[key] = (files, meta, writer.add(rows) if isinstance(rows, bytes) else writer.keep(rows))
+        if writer.write(self.directory / FILE, _MAGIC, entries):
+            self._changed = False

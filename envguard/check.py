@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,14 +13,15 @@ from typing import TYPE_CHECKING
 from envguard.errors import SourceError
 from envguard.inventory import LoadOptions, load_workspace
 from envguard.markers import Target, view
-from envguard.model import Diagnostic, Finding, Inventory, Service, Severity
+from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Service, Severity
 from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
 from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
+    from envguard.check_cache import CheckCache
     from envguard.plugins import PluginUse
     from envguard.pytest_config import PytestConfig
-    from envguard.rules.drift import DriftMatrix
+    from envguard.rules.drift import DriftEntry, DriftMatrix, PackageDrift, Resolver
 
 FAIL_ON = ("error", "warning", "never")
 
@@ -125,23 +127,30 @@ def run_check(
         return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), sorted_diagnostics(warnings))
     inventory = view(prepared.inventory, target)
     root = prepared.workspace.root
-    findings, matrix = evaluate(inventory, prepared.policy, root, errors, warnings, today or dt.date.today(), target)
+    store = None
+    if load.cache:
+        from envguard.cache import default_directory
+        from envguard.check_cache import CheckCache, context_key
+
+        store = CheckCache(default_directory(root), root, context_key(prepared.policy, target))
+    evaluation = evaluate(inventory, prepared.policy, root, errors, warnings, today or dt.date.today(), target, store)
+    if store is not None:
+        store.save()
+    findings = evaluation.findings
     if known:
         from envguard.baseline import apply_baseline
 
         findings = apply_baseline(findings, known)
     scope: frozenset[str] | None = None
     if changed is not None or select is not None:
-        from envguard.rules.drift import drift_matrix
         from envguard.select import changed_services, filter_findings
 
         if changed is not None:
             shown = [_shown(path, root) for path in changed]
-            scope = changed_services(shown, inventory, policy_paths(policy_path, prepared.workspace, prepared.policy))
-        kept = filter_findings(findings, services=scope, select=select, waivers=prepared.policy.exceptions)
-        if kept != findings:
-            findings = kept
-            matrix = drift_matrix(inventory, prepared.policy, target, [f for f in kept if not f.suppressed])
+            watched = policy_paths(policy_path, prepared.workspace, prepared.policy)
+            scope = changed_services(shown, inventory, watched, evaluation.reads)
+        findings = filter_findings(findings, services=scope, select=select, waivers=prepared.policy.exceptions)
+    matrix = evaluation.matrix(f for f in findings if not f.suppressed)
     return CheckResult(
         inventory,
         prepared.policy.files,
@@ -188,19 +197,67 @@ def service_plugins(
     inventory: Inventory, policy: Policy, root: Path, errors: list[Diagnostic], warnings: list[Diagnostic]
 ) -> list[ServicePlugins]:
     """Each service's pytest configuration and the plugins it installs, enables or blocks."""
+    return [_service_plugins(service, policy, root, errors, warnings) for service in inventory.services]
+
+
+def _service_plugins(
+    service: Service, policy: Policy, root: Path, errors: list[Diagnostic], warnings: list[Diagnostic]
+) -> ServicePlugins:
     from envguard.plugins import detect_plugins
     from envguard.pytest_config import PytestConfig, read_pytest_config
 
-    result = []
-    for service in inventory.services:
-        try:
-            config = read_pytest_config(root / service.path, service.path)
-        except SourceError as exc:
-            errors.append(Diagnostic(exc.path, exc.line, exc.message))
-            config = PytestConfig()
-        warnings.extend(config.warnings)
-        result.append(ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config)))
-    return result
+    try:
+        config = read_pytest_config(root / service.path, service.path)
+    except SourceError as exc:
+        errors.append(Diagnostic(exc.path, exc.line, exc.message))
+        config = PytestConfig()
+    warnings.extend(config.warnings)
+    return ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What checking one service on its own finds; drift then compares its entries with the others'."""
+
+    findings: tuple[Finding, ...]  # plugin and package rules, before waivers
+    errors: tuple[Diagnostic, ...]  # of its pytest configuration
+    warnings: tuple[Diagnostic, ...]
+    # Its drift entries per package (rules.drift.service_entries); None when the check cache
+    # answered for the service, which keeps them with the packages instead.
+    drift: dict[NormalizedName, tuple[DriftEntry, ...]] | None
+    reads: tuple[str, ...]  # the record files its packages come from, for --changed
+
+
+def assess(service: Service, policy: Policy, root: Path, target: Target, resolver: Resolver) -> Assessment:
+    from envguard.rules.drift import service_entries
+    from envguard.rules.packages import denied_findings, pytest_version_findings
+    from envguard.rules.plugins import plugin_findings, required_plugin_findings
+
+    errors: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
+    item = _service_plugins(service, policy, root, errors, warnings)
+    findings = [
+        *plugin_findings(service, item.uses, policy),
+        *required_plugin_findings(service, item.config),
+        *denied_findings(service, policy),
+        *pytest_version_findings(service, policy),
+    ]
+    reads = tuple(sorted({package.path for package in service.packages}))
+    drift = service_entries(service, resolver, target)
+    return Assessment(tuple(findings), tuple(errors), tuple(warnings), drift, reads)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    findings: tuple[Finding, ...]  # waivers applied, in finding_key order
+    drift: tuple[PackageDrift, ...]  # per package, in name order
+    reads: dict[str, tuple[str, ...]]  # service -> Assessment.reads
+
+    def matrix(self, findings: Iterable[Finding]) -> DriftMatrix:
+        """The drift matrix of the comparisons that produced `findings`."""
+        from envguard.rules.drift import matrix_of
+
+        return matrix_of(self.drift, findings)
 
 
 def evaluate(
@@ -211,25 +268,61 @@ def evaluate(
     warnings: list[Diagnostic],
     today: dt.date,
     target: Target = Target(),
-) -> tuple[tuple[Finding, ...], DriftMatrix]:
-    from envguard.rules.drift import drift_findings, drift_matrix
+    store: CheckCache | None = None,
+) -> Evaluation:
+    """Every rule over `inventory` (already viewed for `target`), with the check cache when `store`."""
+    from envguard.rules.drift import unchecked_references
     from envguard.rules.exceptions import apply_waivers
-    from envguard.rules.packages import denied_findings, pytest_version_findings
-    from envguard.rules.plugins import plugin_findings, required_plugin_findings
 
-    findings: list[Finding] = []
-    for item in service_plugins(inventory, policy, root, errors, warnings):
-        findings.extend(plugin_findings(item.service, item.uses, policy))
-        findings.extend(required_plugin_findings(item.service, item.config))
-        findings.extend(denied_findings(item.service, policy))
-        findings.extend(pytest_version_findings(item.service, policy))
-    formats = {source.path: source.format for service in inventory.services for source in service.sources}
-    drift, drift_warnings = drift_findings(inventory, policy, target, formats)
-    findings.extend(drift)
-    warnings.extend(drift_warnings)
+    if store is None:
+        assessments, drifts = _evaluate(inventory, policy, root, target, None)
+    else:
+        from envguard.check_cache import Damaged
+
+        try:
+            assessments, drifts = _evaluate(inventory, policy, root, target, store)
+        except Damaged:
+            store.forget()
+            assessments, drifts = _evaluate(inventory, policy, root, target, store)
+    for assessment in assessments.values():
+        errors.extend(assessment.errors)
+        warnings.extend(assessment.warnings)
+    warnings.extend(unchecked_references(drifts, policy, assessments.keys(), target))
+    findings = [f for assessment in assessments.values() for f in assessment.findings]
+    findings.extend(f for drift in drifts.values() for f in drift.findings)
     waived = tuple(sorted(apply_waivers(sorted(findings, key=finding_key), policy.exceptions, today), key=finding_key))
-    active = [f for f in waived if not f.suppressed]
-    return waived, drift_matrix(inventory, policy, target, active)
+    reads = {name: assessment.reads for name, assessment in assessments.items()}
+    return Evaluation(waived, tuple(drifts.values()), reads)
+
+
+def _evaluate(
+    inventory: Inventory, policy: Policy, root: Path, target: Target, store: CheckCache | None
+) -> tuple[dict[str, Assessment], dict[NormalizedName, PackageDrift]]:
+    """Each service's assessment, by name, and each package's drift, by name."""
+    from envguard.pytest_config import config_files
+    from envguard.rules.drift import Resolver, package_drift
+
+    resolver = Resolver(policy)
+    assessments: dict[str, Assessment] = {}
+    for service in sorted(inventory.services, key=lambda s: s.name):
+        if store is None:
+            assessments[service.name] = assess(service, policy, root, target, resolver)
+        else:
+            make = functools.partial(assess, service, policy, root, target, resolver)
+            watched = functools.partial(config_files, root / service.path)
+            assessments[service.name] = store.assessment(service, make, watched)
+
+    def compare(name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]]) -> PackageDrift:
+        return package_drift(name, members, policy, target)
+
+    if store is not None:
+        return assessments, store.drift(assessments.keys(), compare)
+    members: dict[NormalizedName, list[tuple[str, Sequence[DriftEntry]]]] = {}
+    for service_name, assessment in assessments.items():
+        assert assessment.drift is not None  # made this run
+        for package, held in assessment.drift.items():
+            members.setdefault(package, []).append((service_name, held))
+    return assessments, {name: compare(name, members[name]) for name in sorted(members)}
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:

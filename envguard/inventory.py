@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,10 +127,12 @@ def _load_services(
         if result is None:
             assert packed is not None  # a worker sends its result packed
             result = cache_module.unpack(packed)
-        results[index] = result
         if store is not None and packed is not None and files is not None and not packed[5]:
             # Loads with errors are not kept: a missing include leaves no file to watch.
             store.store(keys[index], packed, files)
+            service = dataclasses.replace(result[0], fingerprint=cache_module.fingerprint(files))
+            result = (service, result[1], result[2])
+        results[index] = result
     if store is not None:
         store.save()
     return [result for result in results if result is not None]

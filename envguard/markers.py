@@ -7,14 +7,15 @@ value of the dimensions left open makes it true, so `sys_platform == "win32"` st
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
-import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from envguard.errors import UsageError
-from envguard.model import Inventory
+from envguard.model import Inventory, Package, Service
 
 PLATFORMS = {
     "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"},
@@ -134,7 +135,12 @@ def view(inventory: Inventory, target: Target) -> Inventory:
     if target.universal:
         return inventory
     services = tuple(
-        dataclasses.replace(s, packages=tuple(p for p in s.packages if applies(p.marker, target)))
+        Service.deferred(s.name, s.path, s.sources, s.ignored, s.fingerprint, _applying(s, target))
         for s in inventory.services
     )
     return dataclasses.replace(inventory, services=services)
+
+
+def _applying(service: Service, target: Target) -> Callable[[], tuple[Package, ...]]:
+    # Deferred: `envguard check` reads the packages only of the services its cache cannot answer for.
+    return lambda: tuple(p for p in service.packages if applies(p.marker, target))

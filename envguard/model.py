@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
 
 from packaging.utils import canonicalize_name
 
@@ -100,6 +101,42 @@ class Service:
     packages: tuple[Package, ...]
     # Sources found in the service directory but not read because a stronger record exists.
     ignored: tuple[Source, ...] = ()
+    # A digest of every file the packages were read from, when the inventory cache recorded
+    # them: the check cache keeps the service's results under it. Not part of its value.
+    fingerprint: bytes | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def deferred(
+        cls,
+        name: str,
+        path: str,
+        sources: tuple[Source, ...],
+        ignored: tuple[Source, ...],
+        fingerprint: bytes | None,
+        packages: Callable[[], tuple[Package, ...]],
+    ) -> Service:
+        """A service whose packages are made by `packages` the first time they are read.
+
+        A warm `envguard check` takes most services' results from the check cache: making the
+        packages of all of them (tens of thousands of objects) would cost more than the rest
+        of the run.
+        """
+        service = object.__new__(cls)
+        fields = {"name": name, "path": path, "sources": sources, "ignored": ignored, "fingerprint": fingerprint}
+        object.__setattr__(service, "__dict__", {**fields, "_packages": packages})
+        return service
+
+    if not TYPE_CHECKING:  # mypy would take every misspelt attribute for this one
+
+        def __getattr__(self, name):
+            # Reached only for attributes the instance lacks: `packages` of a deferred service.
+            make = self.__dict__.get("_packages") if name == "packages" else None
+            if make is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            packages = make()
+            self.__dict__["packages"] = packages
+            del self.__dict__["_packages"]
+            return packages
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,11 @@ def read_pytest_config(directory: Path, shown_dir: str) -> PytestConfig:
     )
 
 
+def config_files(directory: Path) -> list[Path]:
+    """Every file `read_pytest_config(directory, ...)` may read."""
+    return [directory / name for name, _ in _CANDIDATES] + [directory / "conftest.py"]
+
+
 def _join(shown_dir: str, name: str) -> str:
     return (PurePosixPath(shown_dir) / name).as_posix()
 

@@ -21,7 +21,7 @@ what is shown and what counts for the exit code.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from posixpath import normpath
 
 from envguard.errors import UsageError
@@ -71,27 +71,31 @@ def _expand(selector: str) -> set[str]:
 
 
 def changed_services(
-    changed: Iterable[str], inventory: Inventory, policy_paths: Iterable[str]
+    changed: Iterable[str],
+    inventory: Inventory,
+    policy_paths: Iterable[str],
+    reads: Mapping[str, Iterable[str]] | None = None,
 ) -> frozenset[str] | None:
     """The services `changed` files belong to; None when a policy file changed (every service).
 
     Every path is relative to the workspace root with forward slashes. A policy path may be a
-    file or a directory (everything under it counts).
+    file or a directory (everything under it counts). `reads` maps a service to the record files
+    its packages come from (`check.Assessment.reads`), when known without reading its packages.
     """
     files = [normpath(path) for path in changed]
     policies = [normpath(path) for path in policy_paths]
     if any(_under(path, policy) for path in files for policy in policies):
         return None
     directories = {service.name: normpath(service.path) for service in inventory.services}
-    reads: dict[str, set[str]] = {}
+    readers: dict[str, set[str]] = {}
     for service in inventory.services:
         read = {source.path for source in service.sources} | {source.path for source in service.ignored}
-        read |= {package.path for package in service.packages}
+        read |= set(reads[service.name]) if reads is not None else {package.path for package in service.packages}
         for path in read:
-            reads.setdefault(normpath(path), set()).add(service.name)
+            readers.setdefault(normpath(path), set()).add(service.name)
     result: set[str] = set()
     for path in files:
-        result |= reads.get(path, set())
+        result |= readers.get(path, set())
         holders = {name: _depth(directory) for name, directory in directories.items() if _under(path, directory)}
         if holders:
             deepest = max(holders.values())

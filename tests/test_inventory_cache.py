@@ -212,3 +212,29 @@ def test_a_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypat
     assert store.discarded is not None and "checksum mismatch" in store.discarded
     assert _hits(root) == (0, 4)
     cache_module._secret.cache_clear()
+
+
+def test_a_damaged_pack_costs_only_the_services_it_holds(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    (pack,) = (cache_module.default_directory(root) / cache_module.PACKS).glob("inventory-*.pack")
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 2] ^= 1
+    pack.write_bytes(bytes(data))
+    hits, misses = _hits(root)
+    assert (hits, misses) == (3, 1)
+    assert _cached(root)[0] == _plain(root)
+    assert _hits(root) == (4, 0)
+
+
+def test_cached_packages_are_unpacked_when_first_read(tmp_path: Path) -> None:
+    """A warm check takes most services' results from the check cache and never needs their packages."""
+    root = _workspace(tmp_path)
+    _cached(root)
+    inventory, _ = _cached(root)
+    service = inventory.services[0]
+    assert "packages" not in vars(service)
+    assert service.fingerprint is not None
+    assert service.packages == _plain(root).services[0].packages
+    assert "packages" in vars(service)
+    assert inventory == _plain(root)

@@ -1,0 +1,318 @@
+"""The check cache: what `envguard check` found per service and per package, kept until an input changes.
+
+A warm run must cost a fraction of a cold one even when one lockfile changed (issue 7: at most a
+tenth), and with hundreds of services the rules alone take longer than that. So `check` keeps,
+next to the inventory cache (`envguard.cache`), the two stages of its evaluation:
+
+* per service, its assessment (`envguard.check.Assessment`: the plugin and package findings,
+  the pytest configuration's diagnostics) and its drift entries per package. It is reused while
+  the service has the same name, directory and sources, its records the same content
+  (`Service.fingerprint`, which the inventory cache verified) and every pytest configuration
+  file the same content, or still no file.
+* per package, the drift entries of every service that holds it and what comparing them found
+  (`envguard.rules.drift.PackageDrift`). Only the packages whose members changed are compared
+  again: those whose entries differ in a service assessed afresh, and those of a service that
+  is gone. A changed lockfile usually moves a few packages; the others keep their result.
+
+Everything else a run reports (waivers and their dates, baselines, --changed and --select,
+snap-to references that are missing) is worked out again every time: it is cheap.
+
+The file is only valid for one context: the policy (every field of it), the target (--python,
+--platform, --implementation) and the envguard code (`cache._header`). Another context starts
+from nothing, and the file then holds the new one. Storage, sealing and discarding work as for
+the inventory cache: `.envguard-cache/check.bin` and its blobs in `.envguard-cache/packs/`,
+checksummed with the user's key, marshal only. A blob that does not match its digest raises
+Damaged, and `check.evaluate` starts over without the cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import marshal
+import os
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from envguard import cache
+from envguard.cache import FileRecord, Recorder, Ref, SealedFile, SealedWriter, check_files, digest_of
+from envguard.model import Diagnostic, Finding, Location, NormalizedName, Service, Severity
+
+if TYPE_CHECKING:
+    from envguard.check import Assessment
+    from envguard.rules.drift import DriftEntry, PackageDrift
+
+FILE = "check.bin"
+_MAGIC = b"envguard check cache\n"
+
+# A package's drift entries packed: one (rule, package row, command format, compiled) per entry.
+_Packed = tuple[Any, ...]
+Compare = Callable[[NormalizedName, Sequence[tuple[str, Sequence["DriftEntry"]]]], "PackageDrift"]
+
+
+def context_key(*parts: object) -> bytes:
+    """Digest of the values a run's results depend on besides its files (policy, target)."""
+    return digest_of(tuple(_canonical(part) for part in parts))
+
+
+def _canonical(value: object) -> Any:
+    """`value` as plain, marshal-able data that does not depend on hash order (sets)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (type(value).__name__, *(_canonical(getattr(value, f.name)) for f in fields))
+    if isinstance(value, enum.Enum):
+        return _canonical(value.value)
+    if isinstance(value, Mapping):
+        return tuple(sorted(((_canonical(k), _canonical(v)) for k, v in value.items()), key=repr))
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted((_canonical(item) for item in value), key=repr))
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(item) for item in value)
+    return value
+
+
+class Damaged(Exception):
+    """A blob the run needed does not hold what the index says: the run starts over without the file."""
+
+
+class CheckCache:
+    """The check cache of one workspace and context; `save` writes what this run found."""
+
+    def __init__(self, directory: Path, root: Path, context: bytes) -> None:
+        self.directory = directory
+        self.root = root
+        self._root = os.fspath(root)
+        self._context = context
+        self._file: SealedFile | None = None
+        # What the file holds, then what this run keeps. Blobs are a Ref into _file, or bytes
+        # made this run.
+        # service name -> (key, fingerprint, pytest configuration files, packed Assessment,
+        #                  blob: its packed drift entries per package)
+        self._services: dict[str, tuple[Any, ...]] = {}
+        self._kept: dict[str, tuple[Any, ...]] = {}
+        # package -> (blob: its members, packed PackageDrift)
+        self._packages: dict[str, tuple[Ref | bytes, _Packed]] = {}
+        self._fresh: dict[str, Assessment] = {}
+        self.discarded: str | None = None  # why an existing cache file was not used
+        self._read()
+
+    def _read(self) -> None:
+        try:
+            found = SealedFile.read(self.directory / FILE, _MAGIC)
+            context, services, packages = found.content
+        except FileNotFoundError:
+            return
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
+            self.discarded = f"{type(exc).__name__}: {exc}"
+            return
+        if context != self._context:
+            return  # another policy, target or envguard: nothing in it applies
+        if type(services) is not dict or type(packages) is not dict:
+            self.discarded = "malformed"
+            return
+        self._file, self._services, self._packages = found, services, packages
+
+    def forget(self) -> None:
+        """Drop everything read from the file, and what this run made from it."""
+        self._file = None
+        self._services, self._kept, self._packages, self._fresh = {}, {}, {}, {}
+        self.discarded = "a damaged blob"
+
+    def _load(self, blob: Ref | bytes) -> Any:
+        try:
+            if isinstance(blob, bytes):
+                return marshal.loads(blob)
+            if self._file is None:
+                raise ValueError("no cache file")
+            return marshal.loads(self._file.blob(blob))
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
+            raise Damaged(str(exc)) from exc
+
+    # ----------------------------------------------------------------------- per service
+
+    def assessment(
+        self, service: Service, make: Callable[[], Assessment], watched: Callable[[], Iterable[Path]]
+    ) -> Assessment:
+        """The assessment of `service`: the kept one while nothing it depends on changed, else `make()`.
+
+        `watched()` are the files beside the records that `make` may read (the pytest
+        configuration): a kept assessment holds only while each of them has the same content,
+        or is still not a file.
+        """
+        key = (service.path, _sources(service.sources), _sources(service.ignored))
+        kept = self._services.get(service.name)
+        if kept is not None and service.fingerprint is not None and kept[0] == key and kept[1] == service.fingerprint:
+            try:
+                files = check_files(self._root, kept[2])
+                if files is not None:
+                    found = _unpack_assessment(kept[3])
+                    self._kept[service.name] = (key, service.fingerprint, files, kept[3], kept[4])
+                    return found
+            except Exception:  # noqa: BLE001 - a damaged entry is made again
+                pass
+        from envguard.sources import _text
+
+        recorder = Recorder(self.root)
+        previous = _text.observer
+        _text.observer = recorder
+        try:
+            found = make()
+        finally:
+            _text.observer = previous
+        for path in watched():
+            if not os.path.isfile(path):
+                recorder.absent(path)
+        self._fresh[service.name] = found
+        # Kept even when it may not be reused, so that the packages know the service: without a
+        # fingerprint (its records had errors), or with errors of its own (an unreadable file
+        # leaves nothing to watch). `drift` adds its packed entries.
+        reusable = service.fingerprint if not found.errors else None
+        self._kept[service.name] = (key, reusable, recorder.take(), _pack_assessment(found), b"")
+        return found
+
+    # ----------------------------------------------------------------------- per package
+
+    def drift(self, services: Collection[str], compare: Compare) -> dict[NormalizedName, PackageDrift]:
+        """Every package's PackageDrift, compared again only where some service's entries changed.
+
+        `services` names every service of this run; `compare` compares one package. Raises
+        Damaged when a blob it needs is: `forget`, then assess every service again.
+        """
+        # The packages whose members may differ from the kept ones: every package of a service
+        # that is gone, and those of a service assessed afresh whose entries differ.
+        touched: set[str] = set()
+        # package -> service assessed afresh -> its entries, packed and as they are
+        fresh: dict[str, dict[str, _Packed]] = {}
+        live: dict[str, dict[str, Sequence[DriftEntry]]] = {}
+        for service, assessment in self._fresh.items():
+            assert assessment.drift is not None  # made this run
+            new: dict[str, _Packed] = {}
+            for key, held in assessment.drift.items():
+                new[key] = fresh.setdefault(key, {})[service] = _pack_entries(held)
+                live.setdefault(key, {})[service] = held
+            previous = self._services.get(service)
+            old = self._entries(previous[4]) if previous is not None else {}
+            touched.update(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+            self._kept[service] = (*self._kept[service][:4], marshal.dumps(new))
+        for gone, previous in self._services.items():
+            if gone not in services:
+                touched.update(self._entries(previous[4]))
+
+        results: dict[NormalizedName, PackageDrift] = {}
+        packages: dict[str, tuple[Ref | bytes, _Packed]] = {}
+        for package, (members_blob, packed) in self._packages.items():
+            if package not in touched:
+                packages[package] = (members_blob, packed)
+                results[NormalizedName(package)] = _unpack_drift(packed)
+        for package in sorted(touched):
+            name = NormalizedName(package)
+            before: dict[str, _Packed] = dict(self._load(self._packages[package][0])) if package in self._packages else {}
+            members = {s: held for s, held in before.items() if s in services and s not in self._fresh}
+            members.update(fresh.get(package, {}))
+            current = live.get(package, {})
+            if not members:
+                continue
+            ordered = tuple(sorted(members.items()))
+            if package in self._packages and ordered == tuple(sorted(before.items())):
+                packed = self._packages[package][1]
+                result = _unpack_drift(packed)
+            else:
+                result = compare(name, [(s, current.get(s) or _unpack_entries(name, held)) for s, held in ordered])
+                packed = _pack_drift(result)
+            packages[package] = (marshal.dumps(ordered), packed)
+            results[name] = result
+        self._packages = packages
+        return {name: results[name] for name in sorted(results)}
+
+    def _entries(self, blob: Ref | bytes) -> dict[str, _Packed]:
+        """A service's packed drift entries per package, as kept."""
+        found = self._load(blob)
+        if type(found) is not dict:
+            raise Damaged("malformed")
+        return found
+
+    def save(self) -> None:
+        """Write this run's services and packages; any failure leaves the run without a cache."""
+        writer = SealedWriter(self._file, "check")
+
+        def put(blob: Ref | bytes) -> Ref:
+            return writer.add(blob) if isinstance(blob, bytes) else writer.keep(blob)
+
+        services = {name: (*record[:4], put(record[4])) for name, record in self._kept.items()}
+        packages = {package: (put(members), packed) for package, (members, packed) in self._packages.items()}
+        writer.write(self.directory / FILE, _MAGIC, (self._context, services, packages))
+
+
+# --------------------------------------------------------------------------- packing
+
+
+def _sources(sources: Iterable[Any]) -> tuple[tuple[str, str], ...]:
+    return tuple((s.path, s.format) for s in sources)
+
+
+def _pack_entries(entries: Sequence[DriftEntry]) -> _Packed:
+    return tuple([(e.rule, cache.package_row(e.package), e.command_format, e.compiled) for e in entries])
+
+
+def _unpack_entries(name: NormalizedName, packed: _Packed) -> tuple[DriftEntry, ...]:
+    from envguard.rules.drift import DriftEntry
+
+    entries = tuple(DriftEntry(rule, cache.unpack_package(row), fmt, compiled) for rule, row, fmt, compiled in packed)
+    if any(entry.package.name != name for entry in entries):
+        raise Damaged(f"entries of another package than {name}")
+    return entries
+
+
+def _pack_diagnostic(d: Diagnostic) -> _Packed:
+    return (d.path, d.line, d.message)
+
+
+def _pack_finding(f: Finding) -> _Packed:
+    # Waivers and baselines are applied after the cache, on every run.
+    assert f.exception is None and not f.baselined
+    where = tuple((location.path, location.line) for location in f.locations)
+    return (f.rule, f.name, f.severity.value, f.service, f.package, f.version, f.message, f.hint, where, f.involved)
+
+
+def _unpack_finding(packed: _Packed) -> Finding:
+    rule, name, severity, service, package, version, message, hint, where, involved = packed
+    locations = tuple(Location(path, line) for path, line in where)
+    return Finding(rule, name, Severity(severity), service, package, version, message, hint, locations, involved=involved)
+
+
+def _pack_assessment(a: Assessment) -> _Packed:
+    return (
+        tuple(_pack_finding(f) for f in a.findings),
+        tuple(_pack_diagnostic(d) for d in a.errors),
+        tuple(_pack_diagnostic(d) for d in a.warnings),
+        a.reads,
+    )
+
+
+def _unpack_assessment(packed: _Packed) -> Assessment:
+    from envguard.check import Assessment
+
+    findings, errors, warnings, reads = packed
+    return Assessment(
+        tuple(_unpack_finding(f) for f in findings),
+        tuple(Diagnostic(*d) for d in errors),
+        tuple(Diagnostic(*d) for d in warnings),
+        None,
+        reads,
+    )
+
+
+def _pack_drift(d: PackageDrift) -> _Packed:
+    rows = tuple((row.findings, row.package, row.requirement, row.cells) for row in d.rows)
+    return (tuple(_pack_finding(f) for f in d.findings), rows, d.unchecked)
+
+
+def _unpack_drift(packed: _Packed) -> PackageDrift:
+    from envguard.rules.drift import MatrixRow, PackageDrift
+
+    findings, rows, unchecked = packed
+    return PackageDrift(tuple(_unpack_finding(f) for f in findings), tuple(MatrixRow(*row) for row in rows), unchecked)
+
+
+__all__ = ["CheckCache", "Damaged", "FILE", "FileRecord", "context_key"]

@@ -1,0 +1,333 @@
+"""The check cache (envguard.check_cache): a warm `check` reports exactly what a run without it does.
+
+Every test compares a cached run_check with one made with --no-cache, after changing the
+workspace the way users do: a dependency moved, lines shifted, a service added or removed,
+pytest configuration written, the policy edited. The counting tests pin down that a warm run
+only redoes the work a change calls for.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envguard import cache as cache_module
+from envguard import check as check_module
+from envguard import check_cache
+from envguard.check import CheckResult, run_check
+from envguard.inventory import LoadOptions
+from envguard.markers import Target
+from envguard.rules import drift as drift_module
+from tests.kit import EXAMPLE, write
+
+TODAY = dt.date(2027, 1, 20)
+
+POLICY = """\
+version: 1
+pytest:
+  allowed: ">=8"
+plugins:
+  unknown: warning
+  approved:
+    pytest-cov: ">=5,<8"
+    pytest-mock: ">=3.12,<4"
+    pytest-xdist: "*"
+    hypothesis: "*"
+    anyio: "*"
+  denied:
+    pytest-randomly: "reorders tests; use pytest-random-order"
+exceptions:
+  - package: pytest-sugar
+    services: [notifications]
+    reason: "terminal output only, TICKET-42"
+    expires: 2027-01-31
+drift:
+  default: same-minor
+  rules:
+    - packages: ["pytest", "pytest-*"]
+      require: exact
+    - packages: [idna]
+      require: {pinned: ">=3.7,<4"}
+    - packages: [anyio, sniffio]
+      require: {snap-to: billing}
+"""
+
+
+def _workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".envguard-cache"))
+    write(root / "policies" / "envguard.yaml", POLICY)
+    return root
+
+
+def _outcome(result: CheckResult) -> tuple[Any, ...]:
+    services = [(s.name, s.path, s.sources, s.ignored) for s in result.inventory.services]
+    return (result.findings, result.errors, result.warnings, result.matrix, result.policy_files, services)
+
+
+def _check(root: Path, *, cache: bool, target: Target = Target(), **options: Any) -> CheckResult:
+    return run_check([root], today=TODAY, target=target, load=LoadOptions(cache=cache, jobs=1), **options)
+
+
+def _same_as_without_cache(root: Path, **options: Any) -> CheckResult:
+    cached = _check(root, cache=True, **options)
+    assert _outcome(cached) == _outcome(_check(root, cache=False, **options))
+    return cached
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- workspace changes
+
+
+def _bump_pytest(root: Path) -> None:
+    _replace(root / "services" / "orders" / "poetry.lock", 'version = "8.4.2"', 'version = "8.4.1"')
+
+
+def _shift_lines(root: Path) -> None:
+    path = root / "services" / "reports" / "requirements.txt"
+    path.write_text("# a comment moves every entry down a line\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def _remove_service(root: Path) -> None:
+    shutil.rmtree(root / "services" / "gateway")
+
+
+def _add_service(root: Path) -> None:
+    shutil.copytree(root / "services" / "billing", root / "services" / "payments")
+    _replace(root / "services" / "payments" / "uv.lock", 'version = "8.4.2"', 'version = "8.3.5"')
+
+
+def _require_plugin_in_config(root: Path) -> None:
+    write(root / "services" / "orders" / "pytest.ini", "[pytest]\nrequired_plugins = pytest-timeout\n")
+
+
+def _conftest(root: Path) -> None:
+    write(root / "services" / "gateway" / "conftest.py", 'pytest_plugins = ["sniffio"]\n')
+
+
+def _break_config(root: Path) -> None:
+    write(root / "services" / "inventory" / "tox.ini", "[pytest\naddopts = -p xdist\n")
+
+
+def _edit_policy(root: Path) -> None:
+    _replace(root / "policies" / "envguard.yaml", "default: same-minor", "default: exact")
+
+
+def _move_reference(root: Path) -> None:
+    """A change to the snap-to reference service moves the target of every other one."""
+    _replace(root / "services" / "billing" / "uv.lock", 'name = "anyio"\nversion = "', 'name = "anyio"\nversion = "9')
+
+
+CHANGES: dict[str, Callable[[Path], None]] = {
+    "bump": _bump_pytest,
+    "shift-lines": _shift_lines,
+    "remove-service": _remove_service,
+    "add-service": _add_service,
+    "required-plugin": _require_plugin_in_config,
+    "conftest": _conftest,
+    "broken-config": _break_config,
+    "policy": _edit_policy,
+    "snap-to-reference": _move_reference,
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_warm_run_after_a_change_reports_what_a_cold_one_does(tmp_path: Path, change: str) -> None:
+    root = _workspace(tmp_path)
+    before = _same_as_without_cache(root)
+    assert before.findings and before.matrix is not None and before.matrix.rows
+    assert _same_as_without_cache(root) == before  # unchanged: all from the cache
+    CHANGES[change](root)
+    after = _same_as_without_cache(root)
+    assert _outcome(after) != _outcome(before)
+    assert _same_as_without_cache(root) == after
+
+
+def test_any_sequence_of_changes(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    order = sorted(CHANGES)
+    random.Random(2027).shuffle(order)
+    for change in order:
+        CHANGES[change](root)
+        _same_as_without_cache(root)
+    # And back: the removed service and the deleted files come back, the cache catches up.
+    shutil.rmtree(root / "services")
+    shutil.copytree(EXAMPLE / "services", root / "services", ignore=shutil.ignore_patterns(".envguard-cache"))
+    _same_as_without_cache(root)
+
+
+def test_each_target_has_its_own_results(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    for python in ("3.9", "3.13", "3.9"):
+        _same_as_without_cache(root, target=Target(python=python))
+
+
+def test_changed_and_select_see_the_cached_services(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    changed = [root / "services" / "orders" / "poetry.lock"]
+    _same_as_without_cache(root, changed=changed)
+    _bump_pytest(root)
+    result = _same_as_without_cache(root, changed=changed, select=frozenset({"EG201"}))
+    assert result.scope == frozenset({"orders"}) and result.findings
+
+
+# --------------------------------------------------------------------------- only what changed
+
+
+class _Counts:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.assessed: list[str] = []
+        self.compared: list[str] = []
+        assess, package_drift = check_module.assess, drift_module.package_drift
+
+        def counting_assess(service: Any, *args: Any) -> Any:
+            self.assessed.append(service.name)
+            return assess(service, *args)
+
+        def counting_drift(name: str, *args: Any) -> Any:
+            self.compared.append(name)
+            return package_drift(name, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(check_module, "assess", counting_assess)
+        monkeypatch.setattr(drift_module, "package_drift", counting_drift)
+
+    def reset(self) -> None:
+        self.assessed.clear()
+        self.compared.clear()
+
+
+def test_a_warm_run_redoes_only_what_changed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    counts = _Counts(monkeypatch)
+    _check(root, cache=True)
+    assert len(counts.assessed) == 8 and len(counts.compared) > 50
+    counts.reset()
+    _check(root, cache=True)
+    assert (counts.assessed, counts.compared) == ([], [])
+
+    # The service's own version: its entries of every other package are as they were.
+    counts.reset()
+    _replace(root / "services" / "billing" / "uv.lock", 'name = "billing"\nversion = "2.3.0"', 'name = "billing"\nversion = "2.3.1"')
+    _check(root, cache=True)
+    assert (counts.assessed, counts.compared) == (["billing"], [])
+
+    # One dependency moved: that package is compared again, nothing else.
+    counts.reset()
+    _bump_pytest(root)
+    _check(root, cache=True)
+    assert (counts.assessed, counts.compared) == (["orders"], ["pytest"])
+
+    # A pytest configuration file appears beside the records.
+    counts.reset()
+    _require_plugin_in_config(root)
+    _check(root, cache=True)
+    assert counts.assessed == ["orders"]
+
+
+def test_a_service_whose_configuration_cannot_be_read_is_assessed_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    _break_config(root)
+    counts = _Counts(monkeypatch)
+    first = _check(root, cache=True)
+    assert first.errors
+    counts.reset()
+    second = _check(root, cache=True)
+    assert counts.assessed == ["inventory"] and _outcome(second) == _outcome(first)
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def _cache_files(root: Path) -> tuple[Path, list[Path]]:
+    directory = cache_module.default_directory(root)
+    return directory / check_cache.FILE, sorted((directory / cache_module.PACKS).glob("check-*.pack"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+    ],
+    ids=["empty", "truncated", "flipped-bit"],
+)
+@pytest.mark.parametrize("where", ["index", "pack"])
+def test_a_damaged_check_cache_is_not_trusted(tmp_path: Path, damage: Any, where: str) -> None:
+    root = _workspace(tmp_path)
+    _same_as_without_cache(root)
+    index, packs = _cache_files(root)
+    for path in [index] if where == "index" else packs:
+        path.write_bytes(damage(path.read_bytes()))
+    # A damaged pack is noticed when one of its blobs is read: change something that needs them.
+    _bump_pytest(root)
+    _same_as_without_cache(root)
+    _same_as_without_cache(root)
+
+
+def test_a_check_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
+    cache_module._secret.cache_clear()
+    try:
+        _check(root, cache=True)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
+        cache_module._secret.cache_clear()
+        index, _ = _cache_files(root)
+        store = check_cache.CheckCache(index.parent, root, b"")
+        assert store.discarded is not None and "checksum mismatch" in store.discarded
+        _same_as_without_cache(root)
+    finally:
+        cache_module._secret.cache_clear()
+
+
+def test_a_warm_run_writes_only_what_changed_and_old_packs_go(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _check(root, cache=True)
+    index, (first,) = _cache_files(root)
+    _bump_pytest(root)
+    _check(root, cache=True)
+    _, packs = _cache_files(root)
+    assert first in packs and len(packs) == 2
+    (new,) = [p for p in packs if p != first]
+    assert new.stat().st_size < first.stat().st_size / 4
+    _bump_pytest_back = lambda: _replace(  # noqa: E731
+        root / "services" / "orders" / "poetry.lock", 'version = "8.4.1"', 'version = "8.4.2"'
+    )
+    _bump_pytest_back()
+    _check(root, cache=True)
+    _, after = _cache_files(root)
+    assert new not in after and first in after  # the blobs of the replaced pack are not used
+
+
+def test_many_warm_runs_keep_a_bounded_number_of_packs(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    lock = root / "services" / "orders" / "poetry.lock"
+    for run in range(2 * cache_module._MAX_PACKS + 2):
+        old, new = ('"8.4.2"', '"8.4.1"') if run % 2 == 0 else ('"8.4.1"', '"8.4.2"')
+        _replace(lock, f"version = {old}", f"version = {new}")
+        _check(root, cache=True)
+        assert len(_cache_files(root)[1]) <= cache_module._MAX_PACKS + 1
+    _same_as_without_cache(root)
+
+
+def test_context_keys_do_not_depend_on_hash_order() -> None:
+    from envguard.policy import Policy
+
+    policy = Policy(also_plugins=frozenset({"alpha", "beta", "gamma"}), approved={"b": "*", "a": "*"})  # type: ignore[arg-type]
+    same = Policy(also_plugins=frozenset({"gamma", "alpha", "beta"}), approved={"a": "*", "b": "*"})  # type: ignore[arg-type]
+    assert check_cache.context_key(policy, Target()) == check_cache.context_key(same, Target())
+    assert check_cache.context_key(policy, Target()) != check_cache.context_key(policy, Target(python="3.12"))
