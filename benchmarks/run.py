@@ -6,6 +6,9 @@ written once under --workdir, then timed:
   cold       `envguard check W` with no inventory cache (the first run; it writes the cache)
   no-cache   `envguard check --no-cache W` (or `ENVGUARD_NO_CACHE`-less CLIs: skipped)
   warm       `envguard check W` after one uv.lock changed since the run that wrote the cache
+             (the service's own version, toggled between runs)
+  moved      the same after a re-lock that moved one dependency of that uv.lock (its version,
+             files and dependencies: every later line shifts), toggled between runs
   floor      `python benchmarks/parse_floor.py W`: read every file, parse it with tomllib, json
              or line splitting, nothing else, one process
 
@@ -122,6 +125,30 @@ def _toggle(path: Path, service: str) -> None:
     path.write_text(text.replace(old, new) if old in text else text.replace(new, old), encoding="utf-8")
 
 
+_ORIGINAL: dict[Path, str] = {}
+
+
+def _move_dependency(path: Path) -> None:
+    """Re-lock one dependency of a uv.lock to another version and back, each a change of its own.
+
+    The first package's version moves, its file names with it, and it drops one of its own
+    dependencies: every later line of the lock shifts, as after a real re-lock.
+    """
+    original = _ORIGINAL.setdefault(path, path.read_text(encoding="utf-8"))
+    if path.read_text(encoding="utf-8") != original:
+        path.write_text(original, encoding="utf-8")
+        return
+    start = original.index("[[package]]")
+    end = original.index("[[package]]", start + 1)
+    block = original[start:end]
+    version = block.split('version = "', 1)[1].split('"', 1)[0]
+    moved = block.replace(version, version + ".post1")
+    lines = moved.split("\n")
+    dependency = next(i for i, line in enumerate(lines) if line.startswith("    { name = "))
+    del lines[dependency]
+    path.write_text(original[:start] + "\n".join(lines) + original[end:], encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="50,500,2000")
@@ -162,11 +189,13 @@ def main() -> int:
             no_cache, _ = median([*envguard, "check", args.no_cache_flag, str(workspace)], args.repeat, env=env)
         timed(check, env=env)  # the cache as the last run left it
         warm, _ = median(check, args.repeat, before=lambda: _toggle(lockfile, first_uv), env=env)
+        moved, _ = median(check, args.repeat, before=lambda: _move_dependency(lockfile), env=env)
         rows.append((size, megabytes, floor, cold, no_cache, warm, cold_peak))
         print(
             f"N={size:5} {megabytes:6.1f} MB  floor {floor:6.2f}s  cold {cold:6.2f}s ({cold / floor:.2f} x floor)"
             + (f"  no-cache {no_cache:6.2f}s" if no_cache is not None else "")
-            + f"  warm {warm:6.3f}s ({warm / cold:.3f} x cold)  peak {cold_peak / 2**20:5.0f} MiB",
+            + f"  warm {warm:6.3f}s ({warm / cold:.3f} x cold)  warm, a dependency moved {moved:6.3f}s"
+            + f" ({moved / cold:.3f} x cold)  peak {cold_peak / 2**20:5.0f} MiB",
             flush=True,
         )
 

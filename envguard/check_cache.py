@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 
 FILE = "check.bin"
 _MAGIC = b"envguard check cache\n"
+# Entries that only moved lines are kept beside a package's members blob, up to this many
+# services; then the blob is written anew with them.
+_MAX_PATCHES = 16
 
 # A package's drift entries packed: one (rule, package row, command format, compiled) per entry.
 _Packed = tuple[Any, ...]
@@ -91,8 +94,8 @@ class CheckCache:
         #                  blob: its packed drift entries per package)
         self._services: dict[str, tuple[Any, ...]] = {}
         self._kept: dict[str, tuple[Any, ...]] = {}
-        # package -> (blob: its members, packed PackageDrift)
-        self._packages: dict[str, tuple[Ref | bytes, _Packed]] = {}
+        # package -> (blob: its members, newer entries of some of them, packed PackageDrift)
+        self._packages: dict[str, tuple[Ref | bytes, dict[str, _Packed], _Packed]] = {}
         self._fresh: dict[str, Assessment] = {}
         self.discarded: str | None = None  # why an existing cache file was not used
         self._read()
@@ -179,9 +182,11 @@ class CheckCache:
         `services` names every service of this run; `compare` compares one package. Raises
         Damaged when a blob it needs is: `forget`, then assess every service again.
         """
-        # The packages whose members may differ from the kept ones: every package of a service
-        # that is gone, and those of a service assessed afresh whose entries differ.
-        touched: set[str] = set()
+        # What changed, per package: entries of a service assessed afresh that only moved to
+        # other lines of their file (a re-lock that moved something above them), and anything
+        # else (other entries, a service that came or went).
+        moved: dict[str, dict[str, tuple[_Packed, _Packed]]] = {}  # package -> service -> (before, after)
+        changed: set[str] = set()
         # package -> service assessed afresh -> its entries, packed and as they are
         fresh: dict[str, dict[str, _Packed]] = {}
         live: dict[str, dict[str, Sequence[DriftEntry]]] = {}
@@ -191,36 +196,60 @@ class CheckCache:
             for key, held in assessment.drift.items():
                 new[key] = fresh.setdefault(key, {})[service] = _pack_entries(held)
                 live.setdefault(key, {})[service] = held
-            previous = self._services.get(service)
-            old = self._entries(previous[4]) if previous is not None else {}
-            touched.update(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
             self._kept[service] = (*self._kept[service][:4], marshal.dumps(new))
+            previous = self._services.get(service)
+            if previous is None:
+                changed.update(new)
+                continue
+            old = self._entries(previous[4])
+            for package in old.keys() | new.keys():
+                before, after = old.get(package), new.get(package)
+                if before == after:
+                    continue
+                if before is not None and after is not None and _only_lines_differ(before, after):
+                    moved.setdefault(package, {})[service] = (before, after)
+                else:
+                    changed.add(package)
         for gone, previous in self._services.items():
             if gone not in services:
-                touched.update(self._entries(previous[4]))
+                changed.update(self._entries(previous[4]))
+        changed.update(package for package in moved if package not in self._packages)
 
         results: dict[NormalizedName, PackageDrift] = {}
-        packages: dict[str, tuple[Ref | bytes, _Packed]] = {}
-        for package, (members_blob, packed) in self._packages.items():
-            if package not in touched:
-                packages[package] = (members_blob, packed)
-                results[NormalizedName(package)] = _unpack_drift(packed)
-        for package in sorted(touched):
+        packages: dict[str, tuple[Ref | bytes, dict[str, _Packed], _Packed]] = {}
+        for package, (members_blob, patches, packed) in self._packages.items():
+            if package in changed:
+                continue
+            if package in moved:
+                result = _moved_lines(_unpack_drift(packed), moved[package].values())
+                if result is None:
+                    changed.add(package)  # entries that changed places: compare again
+                    continue
+                packed = _pack_drift(result)
+                patches = {**patches, **{service: after for service, (_, after) in moved[package].items()}}
+                if len(patches) > _MAX_PATCHES:
+                    members = {**dict(self._load(members_blob)), **patches}
+                    members_blob, patches = marshal.dumps(tuple(sorted(members.items()))), {}
+            packages[package] = (members_blob, patches, packed)
+            results[NormalizedName(package)] = _unpack_drift(packed)
+        for package in sorted(changed):
             name = NormalizedName(package)
-            before: dict[str, _Packed] = dict(self._load(self._packages[package][0])) if package in self._packages else {}
-            members = {s: held for s, held in before.items() if s in services and s not in self._fresh}
+            before_members: dict[str, _Packed] = {}
+            if package in self._packages:
+                members_blob, patches, packed = self._packages[package]
+                before_members = {**dict(self._load(members_blob)), **patches}
+            members = {s: held for s, held in before_members.items() if s in services and s not in self._fresh}
             members.update(fresh.get(package, {}))
             current = live.get(package, {})
             if not members:
                 continue
             ordered = tuple(sorted(members.items()))
-            if package in self._packages and ordered == tuple(sorted(before.items())):
-                packed = self._packages[package][1]
+            if package in self._packages and members == before_members:
                 result = _unpack_drift(packed)
             else:
                 result = compare(name, [(s, current.get(s) or _unpack_entries(name, held)) for s, held in ordered])
                 packed = _pack_drift(result)
-            packages[package] = (marshal.dumps(ordered), packed)
+            packages[package] = (marshal.dumps(ordered), {}, packed)
             results[name] = result
         self._packages = packages
         return {name: results[name] for name in sorted(results)}
@@ -240,8 +269,61 @@ class CheckCache:
             return writer.add(blob) if isinstance(blob, bytes) else writer.keep(blob)
 
         services = {name: (*record[:4], put(record[4])) for name, record in self._kept.items()}
-        packages = {package: (put(members), packed) for package, (members, packed) in self._packages.items()}
+        packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
         writer.write(self.directory / FILE, _MAGIC, (self._context, services, packages))
+
+
+# --------------------------------------------------------------------------- moved lines
+
+_PATH_AT, _LINE_AT = 5, 6  # in cache.package_row
+
+
+def _only_lines_differ(old: _Packed, new: _Packed) -> bool:
+    """Whether two packed entry lists are the same entries, some of them at other lines."""
+    if len(old) != len(new):
+        return False
+    for (rule, row, fmt, compiled), (rule2, row2, fmt2, compiled2) in zip(old, new):
+        if (rule, fmt, compiled) != (rule2, fmt2, compiled2):
+            return False
+        if row[:_LINE_AT] != row2[:_LINE_AT] or row[_LINE_AT + 1 :] != row2[_LINE_AT + 1 :]:
+            return False
+    return True
+
+
+def _moved_lines(result: PackageDrift, moves: Iterable[tuple[_Packed, _Packed]]) -> PackageDrift | None:
+    """`result` with the locations of entries that moved lines: (entries before, after) per service.
+
+    The comparison reads lines only to order one service's entries of one version in one file:
+    while every file keeps its entries in the same order, the findings stay the same but for
+    their locations. None when some file does not.
+    """
+    from envguard.rules.drift import PackageDrift
+
+    lines: dict[tuple[str, int], int] = {}
+    for before, after in moves:
+        for (_, old, _, _), (_, new, _, _) in zip(before, after):
+            if lines.setdefault((old[_PATH_AT], old[_LINE_AT]), new[_LINE_AT]) != new[_LINE_AT]:
+                return None
+    by_path: dict[str, list[tuple[int, int]]] = {}
+    for (path, old_line), new_line in lines.items():
+        by_path.setdefault(path, []).append((old_line, new_line))
+    for pairs in by_path.values():
+        pairs.sort()
+        if any(a[1] >= b[1] for a, b in zip(pairs, pairs[1:])):
+            return None
+    findings = tuple(
+        dataclasses.replace(
+            f,
+            locations=tuple(
+                sorted(
+                    (Location(l.path, lines.get((l.path, l.line or 0), l.line)) for l in f.locations),
+                    key=lambda l: (l.path, l.line or 0),
+                )
+            ),
+        )
+        for f in result.findings
+    )
+    return PackageDrift(findings, result.rows, result.unchecked)
 
 
 # --------------------------------------------------------------------------- packing

@@ -57,3 +57,30 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+
+
+def test_moving_a_dependency_changes_its_version_and_shifts_later_lines(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("envguard_bench_run", ROOT / "benchmarks" / "run.py")
+    assert spec is not None and spec.loader is not None
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        run = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(run)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    plans = _generator().generate(tmp_path / "ws", 8)
+    name = next(p.name for p in plans if p.fmt == "uv")
+    lock = tmp_path / "ws" / "services" / name / "uv.lock"
+    original = lock.read_text(encoding="utf-8")
+
+    def packages() -> list[tuple[str, str | None, int]]:
+        (service,) = build_inventory(discover([lock]), jobs=1).services
+        return [(p.name, p.version, p.line) for p in service.packages if p.is_third_party]
+
+    before = packages()
+    run._move_dependency(lock)
+    after = packages()
+    assert after[0][1] == f"{before[0][1]}.post1"
+    assert all(a[2] == b[2] - 1 for a, b in zip(after[1:], before[1:]))
+    run._move_dependency(lock)
+    assert lock.read_text(encoding="utf-8") == original

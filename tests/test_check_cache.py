@@ -235,6 +235,54 @@ def test_a_warm_run_redoes_only_what_changed(tmp_path: Path, monkeypatch: pytest
     assert counts.assessed == ["orders"]
 
 
+def test_entries_that_only_moved_lines_are_not_compared_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    counts = _Counts(monkeypatch)
+    _same_as_without_cache(root)
+    counts.reset()
+    _shift_lines(root)
+    cached = _check(root, cache=True)
+    assert counts.compared == []
+    assert _outcome(cached) == _outcome(_check(root, cache=False))
+    assert any(l.path == "services/reports/requirements.txt" for f in cached.findings for l in f.locations)
+
+    # A re-lock that moves one dependency: that package is compared again, the others only
+    # take their new lines.
+    counts.reset()
+    lock = root / "services" / "billing" / "uv.lock"
+    text = lock.read_text(encoding="utf-8")
+    start = text.index('[[package]]\nname = "annotated-doc"')
+    end = text.index("[[package]]", start + 1)
+    block = text[start:end].replace('version = "0.0.7"', 'version = "0.0.8"')
+    lock.write_text(text[:start] + "# moved\n" + block + text[end:], encoding="utf-8")
+    cached = _check(root, cache=True)
+    assert counts.compared == ["annotated-doc"]
+    assert _outcome(cached) == _outcome(_check(root, cache=False))
+
+
+def test_entries_that_changed_places_are_compared_again(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    path = root / "services" / "reports" / "requirements.txt"
+    _same_as_without_cache(root)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(reversed(lines)), encoding="utf-8")
+    _same_as_without_cache(root)
+
+
+def test_moved_lines_are_folded_into_the_members_after_a_while(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(check_cache, "_MAX_PATCHES", 1)
+    root = _workspace(tmp_path)
+    _same_as_without_cache(root)
+    for service, record in [("reports", "requirements.txt"), ("search", "requirements.txt"), ("reports", "requirements.txt")]:
+        path = root / "services" / service / record
+        path.write_text("# one more line\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+        _same_as_without_cache(root)
+    _bump_pytest(root)
+    _same_as_without_cache(root)
+
+
 def test_a_service_whose_configuration_cannot_be_read_is_assessed_every_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
