@@ -125,28 +125,28 @@ def _toggle(path: Path, service: str) -> None:
     path.write_text(text.replace(old, new) if old in text else text.replace(new, old), encoding="utf-8")
 
 
-_ORIGINAL: dict[Path, str] = {}
-
-
-def _move_dependency(path: Path) -> None:
+def _move_dependency(path: Path, original: Path) -> None:
     """Re-lock one dependency of a uv.lock to another version and back, each a change of its own.
 
     The first package's version moves, its file names with it, and it drops one of its own
-    dependencies: every later line of the lock shifts, as after a real re-lock.
+    dependencies: every later line of the lock shifts, as after a real re-lock. `original`
+    keeps the lock as generated (outside the workspace), for "back" in any later process.
     """
-    original = _ORIGINAL.setdefault(path, path.read_text(encoding="utf-8"))
-    if path.read_text(encoding="utf-8") != original:
-        path.write_text(original, encoding="utf-8")
+    if not original.exists():
+        shutil.copyfile(path, original)
+    text = original.read_text(encoding="utf-8")
+    if path.read_text(encoding="utf-8") != text:
+        shutil.copyfile(original, path)
         return
-    start = original.index("[[package]]")
-    end = original.index("[[package]]", start + 1)
-    block = original[start:end]
+    start = text.index("[[package]]")
+    end = text.index("[[package]]", start + 1)
+    block = text[start:end]
     version = block.split('version = "', 1)[1].split('"', 1)[0]
     moved = block.replace(version, version + ".post1")
     lines = moved.split("\n")
     dependency = next(i for i, line in enumerate(lines) if line.startswith("    { name = "))
     del lines[dependency]
-    path.write_text(original[:start] + "\n".join(lines) + original[end:], encoding="utf-8")
+    path.write_text(text[:start] + "\n".join(lines) + text[end:], encoding="utf-8")
 
 
 def main() -> int:
@@ -189,7 +189,9 @@ def main() -> int:
             no_cache, _ = median([*envguard, "check", args.no_cache_flag, str(workspace)], args.repeat, env=env)
         timed(check, env=env)  # the cache as the last run left it
         warm, _ = median(check, args.repeat, before=lambda: _toggle(lockfile, first_uv), env=env)
-        moved, _ = median(check, args.repeat, before=lambda: _move_dependency(lockfile), env=env)
+        original = args.workdir / f"ws{size}-{first_uv}-uv.lock"
+        moved, _ = median(check, args.repeat, before=lambda: _move_dependency(lockfile, original), env=env)
+        shutil.copyfile(original, lockfile)  # the workspace as generated, for the next run
         rows.append((size, megabytes, floor, cold, no_cache, warm, cold_peak))
         print(
             f"N={size:5} {megabytes:6.1f} MB  floor {floor:6.2f}s  cold {cold:6.2f}s ({cold / floor:.2f} x floor)"

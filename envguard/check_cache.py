@@ -49,7 +49,7 @@ _MAGIC = b"envguard check cache\n"
 # services; then the blob is written anew with them.
 _MAX_PATCHES = 16
 
-# A package's drift entries packed: one (rule, package row, command format, compiled) per entry.
+# A service's drift entries of one package, packed (see _pack_entries).
 _Packed = tuple[Any, ...]
 Compare = Callable[[NormalizedName, Sequence[tuple[str, Sequence["DriftEntry"]]]], "PackageDrift"]
 
@@ -247,7 +247,7 @@ class CheckCache:
             if package in self._packages and members == before_members:
                 result = _unpack_drift(packed)
             else:
-                result = compare(name, [(s, current.get(s) or _unpack_entries(name, held)) for s, held in ordered])
+                result = compare(name, [(s, current.get(s) or _unpack_entries(s, name, held)) for s, held in ordered])
                 packed = _pack_drift(result)
             packages[package] = (marshal.dumps(ordered), {}, packed)
             results[name] = result
@@ -275,19 +275,11 @@ class CheckCache:
 
 # --------------------------------------------------------------------------- moved lines
 
-_PATH_AT, _LINE_AT = 5, 6  # in cache.package_row
-
-
 def _only_lines_differ(old: _Packed, new: _Packed) -> bool:
     """Whether two packed entry lists are the same entries, some of them at other lines."""
-    if len(old) != len(new):
-        return False
-    for (rule, row, fmt, compiled), (rule2, row2, fmt2, compiled2) in zip(old, new):
-        if (rule, fmt, compiled) != (rule2, fmt2, compiled2):
-            return False
-        if row[:_LINE_AT] != row2[:_LINE_AT] or row[_LINE_AT + 1 :] != row2[_LINE_AT + 1 :]:
-            return False
-    return True
+    return len(old) == len(new) and all(
+        a[:_LINE_AT] == b[:_LINE_AT] and a[_LINE_AT + 1 :] == b[_LINE_AT + 1 :] for a, b in zip(old, new)
+    )
 
 
 def _moved_lines(result: PackageDrift, moves: Iterable[tuple[_Packed, _Packed]]) -> PackageDrift | None:
@@ -301,7 +293,7 @@ def _moved_lines(result: PackageDrift, moves: Iterable[tuple[_Packed, _Packed]])
 
     lines: dict[tuple[str, int], int] = {}
     for before, after in moves:
-        for (_, old, _, _), (_, new, _, _) in zip(before, after):
+        for old, new in zip(before, after):
             if lines.setdefault((old[_PATH_AT], old[_LINE_AT]), new[_LINE_AT]) != new[_LINE_AT]:
                 return None
     by_path: dict[str, list[tuple[int, int]]] = {}
@@ -333,17 +325,29 @@ def _sources(sources: Iterable[Any]) -> tuple[tuple[str, str], ...]:
     return tuple((s.path, s.format) for s in sources)
 
 
+# A packed entry: one flat tuple (a cold run packs every entry of every service), without the
+# service and the package name, which the entry is kept under. The package's fields follow
+# cache.package_row (which checks them against Package) from `version` on.
+_PATH_AT, _LINE_AT = 7, 8
+
+
 def _pack_entries(entries: Sequence[DriftEntry]) -> _Packed:
-    return tuple([(e.rule, cache.package_row(e.package), e.command_format, e.compiled) for e in entries])
+    return tuple(
+        [
+            (e.rule, e.command_format, e.compiled, p.version, p.kind.value, p.groups, p.marker, p.path, p.line, p.specifier)
+            for e in entries
+            for p in (e.package,)
+        ]
+    )
 
 
-def _unpack_entries(name: NormalizedName, packed: _Packed) -> tuple[DriftEntry, ...]:
+def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tuple[DriftEntry, ...]:
     from envguard.rules.drift import DriftEntry
 
-    entries = tuple(DriftEntry(rule, cache.unpack_package(row), fmt, compiled) for rule, row, fmt, compiled in packed)
-    if any(entry.package.name != name for entry in entries):
-        raise Damaged(f"entries of another package than {name}")
-    return entries
+    try:
+        return tuple(DriftEntry(service, e[0], cache.unpack_package((name, *e[3:])), e[1], e[2]) for e in packed)
+    except Exception as exc:  # noqa: BLE001 - not what _pack_entries wrote
+        raise Damaged(f"malformed entries of {name}") from exc
 
 
 def _pack_diagnostic(d: Diagnostic) -> _Packed:

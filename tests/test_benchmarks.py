@@ -78,9 +78,12 @@ def test_moving_a_dependency_changes_its_version_and_shifts_later_lines(tmp_path
         return [(p.name, p.version, p.line) for p in service.packages if p.is_third_party]
 
     before = packages()
-    run._move_dependency(lock)
+    kept = tmp_path / "original-uv.lock"
+    run._move_dependency(lock, kept)
     after = packages()
     assert after[0][1] == f"{before[0][1]}.post1"
     assert all(a[2] == b[2] - 1 for a, b in zip(after[1:], before[1:]))
-    run._move_dependency(lock)
+    run._move_dependency(lock, kept)
     assert lock.read_text(encoding="utf-8") == original
+    run._move_dependency(lock, kept)  # as a later process would: from the kept original
+    assert packages() == after

@@ -97,9 +97,10 @@ class DriftMatrix:
     rows: tuple[DriftRow, ...]
 
 
-class DriftEntry(NamedTuple):
+class DriftEntry(NamedTuple):  # a tuple: every package of every service makes one
     """One entry of a service's records as the comparison of its package sees it."""
 
+    service: str
     rule: int  # the drift rule that decides it: its index in policy.drift_rules, -1 for drift.default
     package: Package
     command_format: str | None  # format of the record it came from: the command a hint suggests
@@ -155,6 +156,7 @@ def service_entries(
     service's own sources do not say (see the module docstring).
     """
     found: dict[NormalizedName, list[DriftEntry]] = {}
+    name = service.name
     universal = target.universal
     commands: dict[str, tuple[str | None, bool]] = {}
     for package in service.packages:
@@ -163,7 +165,7 @@ def service_entries(
         command = commands.get(package.path)
         if command is None:
             command = commands[package.path] = _command_format(service, package.path, formats)
-        entry = DriftEntry(resolver(service.name, package), package, command[0], command[1])
+        entry = DriftEntry(name, resolver(name, package), package, command[0], command[1])
         found.setdefault(package.name, []).append(entry)
     return {name: tuple(entries) for name, entries in found.items()}
 
@@ -172,7 +174,7 @@ def package_drift(
     name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]], policy: Policy, target: Target
 ) -> PackageDrift:
     """Compare package `name` across `members`: (service, its entries of the package), by service name."""
-    groups: dict[int, list[_Entry]] = {}
+    groups: dict[int, list[DriftEntry]] = {}
     # Entries arrive service by service: a group needs sorting only where one service holds
     # several entries of the package.
     unsorted: set[int] = set()
@@ -189,7 +191,7 @@ def package_drift(
                 group = groups[entry.rule] = []
             elif group[-1].service == service:
                 unsorted.add(entry.rule)
-            group.append(_Entry(service, entry.package, entry.command_format, entry.compiled))
+            group.append(entry)
 
     pins = [
         requirements[index].value
@@ -313,24 +315,17 @@ class _Requirement:
         return self.kind if self.value is None else f"{self.kind} {self.value}"
 
 
-class _Entry(NamedTuple):  # a tuple: tens of thousands are made per run
-    service: str
-    package: Package
-    command_format: str | None
-    compiled: bool
-
-
 @dataclass
 class _Comparison:
     name: NormalizedName
     requirement: _Requirement
-    entries: list[_Entry]
+    entries: list[DriftEntry]
     findings: list[Finding]
     # snap-to only: the reference service's versions, for the matrix.
     reference: dict[str, list[str]]
 
     @property
-    def counted(self) -> list[_Entry]:
+    def counted(self) -> list[DriftEntry]:
         return [e for e in self.entries if e.package.version is not None]
 
 
@@ -499,7 +494,7 @@ def _service_finding(
     context: _Context,
     comparison: _Comparison,
     service: str,
-    entries: list[_Entry],
+    entries: list[DriftEntry],
     message: str,
     suggested: str | None,
     constraints: Sequence[tuple[str, str]],
@@ -562,7 +557,7 @@ def _constraint_text(constraints: Sequence[tuple[str, str]]) -> str:
     return " and ".join(f"{where} {spec}" for where, spec in constraints)
 
 
-def _most_common(counted: list[_Entry], keys: dict[int, tuple[object, ...]]) -> tuple[tuple[object, ...], str]:
+def _most_common(counted: list[DriftEntry], keys: dict[int, tuple[object, ...]]) -> tuple[tuple[object, ...], str]:
     """The key held by the most services (ties: the higher version) and a version that shows it."""
     services: dict[tuple[object, ...], set[str]] = {}
     highest: dict[tuple[object, ...], str] = {}
@@ -583,7 +578,7 @@ def _most_common(counted: list[_Entry], keys: dict[int, tuple[object, ...]]) -> 
 def _hint(
     context: _Context,
     name: str,
-    off: list[_Entry],
+    off: list[DriftEntry],
     suggested: str | None,
     constraints: Sequence[tuple[str, str]],
 ) -> str:
@@ -632,18 +627,18 @@ def _named_group(package: Package) -> str | None:
 # --------------------------------------------------------------------------- text helpers
 
 
-def _version(entry: _Entry) -> str:
+def _version(entry: DriftEntry) -> str:
     assert entry.package.version is not None  # only counted entries reach here
     return entry.package.version
 
 
-def _entry_key(entry: _Entry) -> tuple[str, tuple[int, object, str], str, str, int]:
+def _entry_key(entry: DriftEntry) -> tuple[str, tuple[int, object, str], str, str, int]:
     p = entry.package
     return (entry.service, sort_key(p.version), p.marker or "", p.path, p.line)
 
 
-def _by_service(entries: Iterable[_Entry]) -> list[tuple[str, list[_Entry]]]:
-    grouped: dict[str, list[_Entry]] = {}
+def _by_service(entries: Iterable[DriftEntry]) -> list[tuple[str, list[DriftEntry]]]:
+    grouped: dict[str, list[DriftEntry]] = {}
     for entry in entries:
         grouped.setdefault(entry.service, []).append(entry)
     return [(service, sorted(grouped[service], key=_entry_key)) for service in sorted(grouped)]
@@ -653,7 +648,7 @@ def _join_versions(versions: Iterable[str]) -> str:
     return ", ".join(sorted(set(versions), key=sort_key))
 
 
-def _listing(entries: Iterable[_Entry], *, with_service: bool = True) -> str:
+def _listing(entries: Iterable[DriftEntry], *, with_service: bool = True) -> str:
     """`billing 8.4.2; fork 2.0.2 [marker], 2.5.5 [marker]`: markers only where a service holds several versions."""
     parts = []
     for service, group in _by_service(entries):
