@@ -25,28 +25,13 @@ from envguard.inventory import LoadOptions
 from envguard.markers import Target
 from envguard.rules import drift as drift_module
 from tests.kit import EXAMPLE, write
+from tests.test_check import POLICY as CHECK_POLICY
+from tests.test_check import SUGAR_EXCEPTION
 
 TODAY = dt.date(2027, 1, 20)
 
-POLICY = """\
-version: 1
-pytest:
-  allowed: ">=8"
-plugins:
-  unknown: warning
-  approved:
-    pytest-cov: ">=5,<8"
-    pytest-mock: ">=3.12,<4"
-    pytest-xdist: "*"
-    hypothesis: "*"
-    anyio: "*"
-  denied:
-    pytest-randomly: "reorders tests; use pytest-random-order"
-exceptions:
-  - package: pytest-sugar
-    services: [notifications]
-    reason: "terminal output only, TICKET-42"
-    expires: 2027-01-31
+# The end-to-end policy of tests/test_check.py, with drift rules of every kind.
+POLICY = CHECK_POLICY + SUGAR_EXCEPTION + """\
 drift:
   default: same-minor
   rules:
