@@ -32,13 +32,14 @@ hides its own lockfile's contents. Without a usable key, there is no cache.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import marshal
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +228,20 @@ class Recorder:
     def take(self) -> tuple[FileRecord, ...]:
         files, self.files = tuple(sorted(self.files.values())), {}
         return files
+
+
+@contextlib.contextmanager
+def recording(root: Path) -> Iterator[Recorder]:
+    """A Recorder of every file read through `envguard.sources._text.read_text` in the block."""
+    from envguard.sources import _text
+
+    recorder = Recorder(root)
+    previous = _text.observer
+    _text.observer = recorder
+    try:
+        yield recorder
+    finally:
+        _text.observer = previous
 
 
 def check_files(root: str, files: tuple[FileRecord, ...]) -> tuple[FileRecord, ...] | None:

@@ -300,7 +300,7 @@ def _evaluate(
 ) -> tuple[dict[str, Assessment], dict[NormalizedName, PackageDrift]]:
     """Each service's assessment, by name, and each package's drift, by name."""
     from envguard.pytest_config import config_files
-    from envguard.rules.drift import Resolver, package_drift
+    from envguard.rules.drift import Resolver, compare_all, package_drift
 
     resolver = Resolver(policy)
     assessments: dict[str, Assessment] = {}
@@ -312,17 +312,17 @@ def _evaluate(
             watched = functools.partial(config_files, root / service.path)
             assessments[service.name] = store.assessment(service, make, watched)
 
-    def compare(name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]]) -> PackageDrift:
-        return package_drift(name, members, policy, target)
-
     if store is not None:
+
+        def compare(name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]]) -> PackageDrift:
+            return package_drift(name, members, policy, target)
+
         return assessments, store.drift(assessments.keys(), compare)
-    members: dict[NormalizedName, list[tuple[str, Sequence[DriftEntry]]]] = {}
-    for service_name, assessment in assessments.items():
-        assert assessment.drift is not None  # made this run
-        for package, held in assessment.drift.items():
-            members.setdefault(package, []).append((service_name, held))
-    return assessments, {name: compare(name, members[name]) for name in sorted(members)}
+    entries = []
+    for name, assessment in assessments.items():
+        assert assessment.drift is not None  # made this run: there is no cache
+        entries.append((name, assessment.drift))
+    return assessments, compare_all(entries, policy, target)
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:

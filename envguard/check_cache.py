@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envguard import cache
-from envguard.cache import FileRecord, Recorder, Ref, SealedFile, SealedWriter, check_files, digest_of
+from envguard.cache import FileRecord, Ref, SealedFile, SealedWriter, check_files, digest_of, recording
 from envguard.model import Diagnostic, Finding, Location, NormalizedName, Service, Severity
 
 if TYPE_CHECKING:
@@ -154,15 +154,8 @@ class CheckCache:
                     return found
             except Exception:  # noqa: BLE001 - a damaged entry is made again
                 pass
-        from envguard.sources import _text
-
-        recorder = Recorder(self.root)
-        previous = _text.observer
-        _text.observer = recorder
-        try:
+        with recording(self.root) as recorder:
             found = make()
-        finally:
-            _text.observer = previous
         for path in watched():
             if not os.path.isfile(path):
                 recorder.absent(path)

@@ -278,24 +278,22 @@ def _load_chunk(
     """Load services, here or in a worker (which sends plain tuples: several times faster to pass)."""
     import gc
 
+    import contextlib
+
     from envguard import cache as cache_module
-    from envguard.sources import _text
 
     collecting = gc.isenabled()
     gc.disable()
-    recorder = cache_module.Recorder(root) if record else None
-    previous = _text.observer
-    _text.observer = recorder
     try:
-        loaded: list[_Loaded] = []
-        for index, spec in chunk:
-            result = load_service(spec, root)
-            packed = cache_module.pack(result) if record or not in_process else None
-            files = recorder.take() if recorder is not None else None
-            loaded.append((index, result if in_process else None, packed, files))
-        return loaded
+        with cache_module.recording(root) if record else contextlib.nullcontext() as recorder:
+            loaded: list[_Loaded] = []
+            for index, spec in chunk:
+                result = load_service(spec, root)
+                packed = cache_module.pack(result) if record or not in_process else None
+                files = recorder.take() if recorder is not None else None
+                loaded.append((index, result if in_process else None, packed, files))
+            return loaded
     finally:
-        _text.observer = previous
         if collecting:
             gc.enable()
 

@@ -60,6 +60,7 @@ __all__ = [
     "MatrixRow",
     "PackageDrift",
     "Resolver",
+    "compare_all",
     "drift_findings",
     "drift_matrix",
     "matrix_of",
@@ -222,6 +223,17 @@ def package_drift(
     return PackageDrift(tuple(findings), tuple(rows), tuple(unchecked))
 
 
+def compare_all(
+    entries: Iterable[tuple[str, Mapping[NormalizedName, Sequence[DriftEntry]]]], policy: Policy, target: Target
+) -> dict[NormalizedName, PackageDrift]:
+    """Every package's comparison, from each service's entries (service_entries) in service name order."""
+    members: dict[NormalizedName, list[tuple[str, Sequence[DriftEntry]]]] = {}
+    for service, held in entries:
+        for name, found in held.items():
+            members.setdefault(name, []).append((service, found))
+    return {name: package_drift(name, members[name], policy, target) for name in sorted(members)}
+
+
 def unchecked_references(
     drifts: Mapping[NormalizedName, PackageDrift], policy: Policy, services: Collection[str], target: Target
 ) -> list[Diagnostic]:
@@ -342,11 +354,8 @@ def _analyse(
     inventory: Inventory, policy: Policy, target: Target, formats: Mapping[str, str]
 ) -> dict[NormalizedName, PackageDrift]:
     resolver = Resolver(policy)
-    members: dict[NormalizedName, list[tuple[str, tuple[DriftEntry, ...]]]] = {}
-    for service in sorted(inventory.services, key=lambda s: s.name):
-        for name, entries in service_entries(service, resolver, target, formats).items():
-            members.setdefault(name, []).append((service.name, entries))
-    return {name: package_drift(name, members[name], policy, target) for name in sorted(members)}
+    services = sorted(inventory.services, key=lambda s: s.name)
+    return compare_all(((s.name, service_entries(s, resolver, target, formats)) for s in services), policy, target)
 
 
 def _cells(comparison: _Comparison) -> tuple[tuple[str, str], ...]:
