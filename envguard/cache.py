@@ -573,8 +573,11 @@ class InventoryCache:
         kept = set(self._used) | set(others[: len(self._used)])
         writer = SealedWriter(self._file, "inventory")
         entries = {}
-        for key, (files, meta, rows) in self._entries.items():
-            if key in kept:
-                entries[key] = (files, meta, writer.add(rows) if isinstance(rows, bytes) else writer.keep(rows))
+        try:
+            for key, (files, meta, rows) in self._entries.items():
+                if key in kept:
+                    entries[key] = (files, meta, writer.add(rows) if isinstance(rows, bytes) else writer.keep(rows))
+        except (OSError, ValueError):  # a pack gone or cut short since it was read: compacting fails
+            return
         if writer.write(self.directory / FILE, _MAGIC, entries):
             self._changed = False

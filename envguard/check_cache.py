@@ -261,8 +261,11 @@ class CheckCache:
         def put(blob: Ref | bytes) -> Ref:
             return writer.add(blob) if isinstance(blob, bytes) else writer.keep(blob)
 
-        services = {name: (*record[:4], put(record[4])) for name, record in self._kept.items()}
-        packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
+        try:
+            services = {name: (*record[:4], put(record[4])) for name, record in self._kept.items()}
+            packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
+        except (OSError, ValueError):  # a pack gone or cut short since it was read: compacting fails
+            return
         writer.write(self.directory / FILE, _MAGIC, (self._context, services, packages))
 
 

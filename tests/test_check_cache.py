@@ -364,3 +364,22 @@ def test_context_keys_do_not_depend_on_hash_order() -> None:
     same = Policy(also_plugins=frozenset({"gamma", "alpha", "beta"}), approved={"a": "*", "b": "*"})  # type: ignore[arg-type]
     assert check_cache.context_key(policy, Target()) == check_cache.context_key(same, Target())
     assert check_cache.context_key(policy, Target()) != check_cache.context_key(policy, Target(python="3.12"))
+
+
+def test_a_pack_that_vanishes_while_compacting_costs_only_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    _check(root, cache=True)
+    monkeypatch.setattr(cache_module, "_MAX_PACKS", 0)  # the next run compacts
+    real_keep = cache_module.SealedWriter.keep
+
+    def keep_after_the_packs_went(self: Any, ref: Any) -> Any:
+        for pack in (cache_module.default_directory(root) / cache_module.PACKS).glob("*.pack"):
+            pack.unlink()
+        self._source._open.clear()  # as if this run had not opened them yet
+        return real_keep(self, ref)
+
+    monkeypatch.setattr(cache_module.SealedWriter, "keep", keep_after_the_packs_went)
+    _bump_pytest(root)
+    _same_as_without_cache(root)
