@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from envguard.errors import one_line
 from envguard.model import Finding, Inventory, Package, Service
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ def render_inventory(inventory: Inventory) -> str:
         summary += f", {_plural(len(inventory.errors), 'error')}"
     if inventory.warnings:
         summary += f", {_plural(len(inventory.warnings), 'warning')}"
-    return "\n".join(blocks + [summary]) + "\n"
+    return "\n".join(blocks + [summary]) + "\n"  # each block escaped by _service_block
 
 
 def _service_block(service: Service) -> str:
@@ -32,12 +33,18 @@ def _service_block(service: Service) -> str:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:4], widths)] + [row[4]]
         lines.append(("  " + "  ".join(cells)).rstrip())
-    return "\n".join(lines) + "\n"
+    return _text(lines)
 
 
 def _row(package: Package) -> tuple[str, str, str, str, str]:
     version = package.version if package.version is not None else (package.specifier or "-")
     return (package.name, version, package.kind.value, ",".join(package.groups) or "-", package.marker or "")
+
+
+def _text(lines: list[str]) -> str:
+    """The lines as output: a line break inside one (a directory or package name can hold any
+    character) is escaped, so that no name can start a line of its own in a CI log."""
+    return "".join(one_line(line) + "\n" for line in lines)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -69,14 +76,14 @@ def render_check(result: CheckResult, *, colour: bool = False) -> str:
     if counts["baselined"]:
         line += f", {counts['baselined']} in the baseline"
     lines.append(line)
-    return "\n".join(lines) + "\n"
+    return _text(lines)
 
 
 def drift_matrix_lines(result: CheckResult) -> list[str]:
     """Violating packages as rows, services as columns."""
     assert result.matrix is not None
     matrix = result.matrix
-    header = ("PACKAGE", *matrix.services, "REQUIRED")
+    header = ("PACKAGE", *(one_line(service) for service in matrix.services), "REQUIRED")
     rows = [header] + [(row.package, *(cell or "-" for cell in row.cells), row.requirement) for row in matrix.rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     title = "drift matrix" + ("" if result.target.universal else f" ({result.target.describe()})")
@@ -122,7 +129,7 @@ def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple
             lines.append(f"      {row['recognised']} at {row['path']}:{row['line'] or 1}")
         lines.append("")
     lines.append(f"policy: {', '.join(policy_files)}")
-    return "\n".join(lines) + "\n"
+    return _text(lines)
 
 
 if TYPE_CHECKING:
@@ -153,7 +160,7 @@ def render_diff(result: DiffResult) -> str:
             lines.append(("  " + "  ".join(cells)).rstrip())
     lines.append("")
     lines.append(diff_summary(result))
-    return "\n".join(lines) + "\n"
+    return _text(lines)
 
 
 def diff_summary(result: DiffResult) -> str:

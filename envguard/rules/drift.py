@@ -47,6 +47,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from envguard.errors import one_line
 from envguard.markers import Target, applies
 from envguard.model import MAIN, Diagnostic, Finding, Inventory, Kind, NormalizedName, Package, Service
 from envguard.policy import DriftRule, Policy, selector_matches
@@ -599,7 +600,8 @@ def _hint(
     lines = []
     for service, entries in _by_service(off):
         commands = dict.fromkeys(move_command(e.package, suggested, e.command_format, compiled=e.compiled) for e in entries)
-        lines.append(f"{service}: {'; '.join(commands)}")
+        # One line per service: a line break in a name (or a path in a command) would start another.
+        lines.append(one_line(f"{service}: {'; '.join(commands)}"))
     return "\n".join(lines)
 
 
