@@ -623,7 +623,7 @@ def _inventory_arguments(sub: argparse.ArgumentParser) -> None:
     _format_option(sub, INVENTORY_FORMATS)
     sub.add_argument("-o", "--output", type=Path, metavar="FILE", help="Write the report to this file.")
     _source_format_option(sub, "Read every given file as this format (uv, poetry, pdm, pipfile, pylock, "
-                          "requirements, freeze, pip-inspect, pip-list, conda, conda-meta).")
+                          "requirements, freeze, pip-report, pip-inspect, pip-list, conda, conda-meta).")
     _load_arguments(sub)
 
 

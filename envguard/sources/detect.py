@@ -22,6 +22,7 @@ LOADERS: dict[str, str] = {
     "pylock": "envguard.sources.pylock:load",
     "requirements": "envguard.sources.requirements:load",
     "freeze": "envguard.sources.freeze:load",
+    "pip-report": "envguard.sources.pip_json:load_report",
     "pip-inspect": "envguard.sources.pip_json:load_inspect",
     "pip-list": "envguard.sources.pip_json:load_list",
     "conda": "envguard.sources.conda:load",
@@ -40,6 +41,8 @@ PRECEDENCE: tuple[str, ...] = (
     "pylock",
     "requirements",
     "freeze",
+    # A resolution pip made, then what an environment holds.
+    "pip-report",
     "pip-inspect",
     "pip-list",
     "conda",
@@ -58,7 +61,7 @@ _BY_NAME: tuple[tuple[str, str], ...] = (
 
 # Text files picked up by discovery; any other *.txt is read only when named explicitly.
 _DISCOVERED_TEXT = ("requirements*.txt", "*-requirements.txt", "*_requirements.txt", "*freeze*.txt")
-_DISCOVERED_JSON = ("pip-inspect*.json", "pip-list*.json")
+_DISCOVERED_JSON = ("pip-report*.json", "pip-inspect*.json", "pip-list*.json")
 
 # `[^\S\n]` is whitespace within a line: `^\s+` would also cross line ends, and be tried again from
 # every line start of a run of blank lines (quadratic: seconds for a file of 40,000 empty lines).
@@ -135,11 +138,15 @@ def _detect_json(text: str, shown: str) -> str:
             return "pipfile"
         if isinstance(data.get("installed"), list):
             return "pip-inspect"
+        if isinstance(data.get("install"), list):
+            return "pip-report"
         if "name" in data and "version" in data and ("build" in data or "channel" in data):
             return "conda-meta"
     if isinstance(data, list) and all(isinstance(item, dict) and "name" in item for item in data):
         return "pip-list"
-    raise SourceError(shown, 1, "JSON file is none of Pipfile.lock, pip inspect, pip list, conda-meta or an envguard snapshot")
+    raise SourceError(
+        shown, 1, "JSON file is none of Pipfile.lock, pip inspect, pip install --report, pip list, conda-meta or an envguard snapshot"
+    )
 
 
 def loader_for(fmt: str) -> Loader:

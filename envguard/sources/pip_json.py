@@ -1,6 +1,9 @@
-"""What pip says is installed: `pip inspect` reports and `pip list --format=json` output.
+"""What pip says is or would be installed: `pip inspect` reports, `pip list --format=json` output
+and `pip install --report` installation reports.
 
-Both describe one environment, not a dependency declaration: there are no groups and no markers.
+Each describes one environment, not a dependency declaration: there are no groups and no markers.
+An installation report is the resolution of a (usually --dry-run) `pip install`: the packages pip
+would install for the interpreter that ran it, which its `environment` describes.
 """
 
 from __future__ import annotations
@@ -13,30 +16,40 @@ from envguard.model import Kind, Loaded, Package, normalize
 from envguard.sources import _json
 
 # "0" is the experimental report of pip 22.2-22.3, with the same layout as the stable "1".
-_INSPECT_VERSIONS = ("0", "1")
+_REPORT_VERSIONS = ("0", "1")
 
 
 def load_inspect(path: Path, shown: str) -> Loaded:
+    return _load_report(path, shown, "pip inspect report", "installed")
+
+
+def load_report(path: Path, shown: str) -> Loaded:
+    return _load_report(path, shown, "pip installation report", "install")
+
+
+def _load_report(path: Path, shown: str, kind: str, array: str) -> Loaded:
+    """A pip inspect or installation report: the same layout but for the name of the array."""
     document = _json.read_document(path, shown)
     if document is None:
         return Loaded(())
     data, text, lines, start = document.data, document.text, document.lines, document.start
     if not isinstance(data, dict):
-        raise SourceError(shown, lines.line(start), "a pip inspect report must be a JSON object")
+        raise SourceError(shown, lines.line(start), f"a {kind} must be a JSON object")
     positions = _json.members(text, start)
 
     def key_line(key: str) -> int:
         return lines.line(positions[key][0]) if key in positions else lines.line(start)
 
     version = data.get("version")
-    if version not in _INSPECT_VERSIONS:
+    if version not in _REPORT_VERSIONS:
         found = "no 'version'" if version is None else f"version {version!r}"
-        raise SourceError(shown, key_line("version"), f"unsupported pip inspect report ({found}; expected version '1')")
-    installed = data.get("installed")
-    if not isinstance(installed, list):
-        raise SourceError(shown, key_line("installed"), "a pip inspect report needs an 'installed' array")
-    offsets = _json.items(text, positions["installed"][1])
-    return Loaded(tuple(_inspected(item, shown, lines.line(offset)) for item, offset in zip(installed, offsets)))
+        raise SourceError(shown, key_line("version"), f"unsupported {kind} ({found}; expected version '1')")
+    entries = data.get(array)
+    if not isinstance(entries, list):
+        raise SourceError(shown, key_line(array), f"a {kind} needs an '{array}' array")
+    offsets = _json.items(text, positions[array][1])
+    read = _inspected if array == "installed" else _reported
+    return Loaded(tuple(read(item, shown, lines.line(offset)) for item, offset in zip(entries, offsets)))
 
 
 def load_list(path: Path, shown: str) -> Loaded:
@@ -51,24 +64,42 @@ def load_list(path: Path, shown: str) -> Loaded:
 
 
 def _inspected(item: Any, shown: str, line: int) -> Package:
-    if not isinstance(item, dict):
-        raise SourceError(shown, line, "an entry of 'installed' must be a JSON object")
-    metadata = item.get("metadata")
-    if not isinstance(metadata, dict):
-        raise SourceError(shown, line, "an entry of 'installed' has no 'metadata' object")
-    name = _name(metadata, "an entry of 'installed' has no 'metadata.name'", shown, line)
-    version = metadata.get("version")
-    if not isinstance(version, str):
-        raise SourceError(shown, line, f"installed package '{name}' has no 'metadata.version'")
+    name, version = _metadata(item, "installed", "installed package", shown, line)
     return _package(name, version, _direct_kind(item.get("direct_url"), name, shown, line), shown, line)
 
 
-def _direct_kind(direct_url: Any, name: str, shown: str, line: int) -> Kind:
+def _reported(item: Any, shown: str, line: int) -> Package:
+    name, version = _metadata(item, "install", "package", shown, line)
+    is_direct = item.get("is_direct")
+    if not isinstance(is_direct, bool):
+        raise SourceError(shown, line, f"package '{name}' of the report has no 'is_direct' true or false")
+    # download_info is where pip got the distribution: an index URL unless it was asked for directly.
+    direct = item.get("download_info") if is_direct else None
+    kind = _direct_kind(direct, name, shown, line, what="'download_info' of package")
+    return _package(name, version, kind, shown, line)
+
+
+def _metadata(item: Any, array: str, noun: str, shown: str, line: int) -> tuple[str, str]:
+    if not isinstance(item, dict):
+        raise SourceError(shown, line, f"an entry of '{array}' must be a JSON object")
+    metadata = item.get("metadata")
+    if not isinstance(metadata, dict):
+        raise SourceError(shown, line, f"an entry of '{array}' has no 'metadata' object")
+    name = _name(metadata, f"an entry of '{array}' has no 'metadata.name'", shown, line)
+    version = metadata.get("version")
+    if not isinstance(version, str):
+        raise SourceError(shown, line, f"{noun} '{name}' has no 'metadata.version'")
+    return name, version
+
+
+def _direct_kind(
+    direct_url: Any, name: str, shown: str, line: int, *, what: str = "'direct_url' of installed package"
+) -> Kind:
     """The kind a PEP 610 direct URL record implies; no record means it came from an index."""
     if direct_url is None:
         return Kind.REGISTRY
     if not isinstance(direct_url, dict):
-        raise SourceError(shown, line, f"'direct_url' of installed package '{name}' must be a JSON object")
+        raise SourceError(shown, line, f"{what} '{name}' must be a JSON object")
     if "vcs_info" in direct_url:
         return Kind.VCS
     if "dir_info" in direct_url:

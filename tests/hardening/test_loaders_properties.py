@@ -57,6 +57,7 @@ FILE_NAMES = {
     "pylock": "pylock.toml",
     "requirements": "requirements.txt",
     "freeze": "freeze.txt",
+    "pip-report": "pip-report.json",
     "pip-inspect": "pip-inspect.json",
     "pip-list": "pip-list.json",
     "conda": "environment.yml",
@@ -225,6 +226,18 @@ inspect_item = st.fixed_dictionaries(
         "direct_url": either(st.dictionaries(st.sampled_from(("url", "dir_info", "vcs_info")), values, max_size=2))
     },
 )
+report_item = st.fixed_dictionaries(
+    {
+        "metadata": either(st.fixed_dictionaries({"name": either(names), "version": either(versions)})),
+        "is_direct": either(st.booleans()),
+    },
+    optional={
+        "download_info": either(
+            st.dictionaries(st.sampled_from(("url", "dir_info", "vcs_info", "archive_info")), values, max_size=2)
+        ),
+        "requested_extras": values,
+    },
+)
 snapshot_package = st.fixed_dictionaries(
     {
         "name": either(names),
@@ -289,6 +302,9 @@ DOCUMENTS: dict[str, st.SearchStrategy[Any]] = {
     ),
     "pip-inspect": st.fixed_dictionaries(
         {"version": either(st.sampled_from(("1", "0", "2"))), "installed": either(st.lists(inspect_item, max_size=4))}
+    ),
+    "pip-report": st.fixed_dictionaries(
+        {"version": either(st.sampled_from(("1", "0", "2"))), "install": either(st.lists(report_item, max_size=4))}
     ),
     "pip-list": either(
         st.lists(

@@ -190,3 +190,95 @@ def test_list_without_packages(tmp_path: Path, text: str) -> None:
 )
 def test_list_malformed(tmp_path: Path, text: str, message: str) -> None:
     assert _list_error(tmp_path, text) == f"svc/pip-list.json:{message}"
+
+
+# --------------------------------------------------------------------------- pip install --report
+
+REPORT = Path(__file__).resolve().parents[1] / "fixtures" / "pip" / "install-report" / "pip-report.json"
+
+
+def test_report_of_a_real_dry_run() -> None:
+    from envguard.sources.pip_json import load_report
+
+    loaded = load_report(REPORT, "svc/pip-report.json")
+    found = {p.name: (p.version, p.kind) for p in loaded.packages}
+    assert len(loaded.packages) == 15 and loaded.warnings == ()
+    assert found["acme-scratch"] == ("0.1.0", Kind.EDITABLE)
+    assert found["pytest"] == ("8.4.2", Kind.REGISTRY)
+    assert found["pygments"][1] is Kind.REGISTRY and found["pysocks"] == ("1.7.1", Kind.REGISTRY)
+    assert all(p.groups == () and p.marker is None and p.path == "svc/pip-report.json" for p in loaded.packages)
+    text = REPORT.read_text(encoding="utf-8").splitlines()
+    for package in loaded.packages:  # each at the line that opens its entry
+        assert text[package.line - 1].strip() == "{"
+    assert [p.line for p in loaded.packages] == sorted(p.line for p in loaded.packages)
+
+
+def test_report_direct_kinds(tmp_path: Path) -> None:
+    from envguard.sources.pip_json import load_report
+
+    def item(name: str, is_direct: bool, info: dict[str, object]) -> dict[str, object]:
+        return {"metadata": {"name": name, "version": "1.0"}, "is_direct": is_direct, "download_info": info}
+
+    report = {
+        "version": "1",
+        "pip_version": "26.3",
+        "install": [
+            item("from-index", False, {"url": "https://files.example.com/a.whl", "archive_info": {}}),
+            item("archive", True, {"url": "https://example.com/b.tar.gz", "archive_info": {}}),
+            item("local-archive", True, {"url": "file:///tmp/c.whl", "archive_info": {}}),
+            item("vcs", True, {"url": "https://git.example.com/d.git", "vcs_info": {"vcs": "git", "commit_id": "0" * 40}}),
+            item("directory", True, {"url": "file:///src/e", "dir_info": {}}),
+        ],
+    }
+    path = tmp_path / "pip-report.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    kinds = [(p.name, p.kind) for p in load_report(path, "svc/pip-report.json").packages]
+    assert kinds == [
+        ("from-index", Kind.REGISTRY),
+        ("archive", Kind.URL),
+        ("local-archive", Kind.PATH),
+        ("vcs", Kind.VCS),
+        ("directory", Kind.PATH),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"version": "2", "install": []}', "svc/r.json:1: unsupported pip installation report (version '2'; expected version '1')"),
+        ('{"version": "1",\n "install": {}}', "svc/r.json:2: a pip installation report needs an 'install' array"),
+        ('{"version": "1", "install": [\n 3]}', "svc/r.json:2: an entry of 'install' must be a JSON object"),
+        (
+            '{"version": "1", "install": [\n {"metadata": {"name": "a", "version": "1"}}]}',
+            "svc/r.json:2: package 'a' of the report has no 'is_direct' true or false",
+        ),
+        (
+            '{"version": "1", "install": [\n {"metadata": {"name": "a", "version": "1"}, "is_direct": true, "download_info": 7}]}',
+            "svc/r.json:2: 'download_info' of package 'a' must be a JSON object",
+        ),
+    ],
+)
+def test_report_malformed(tmp_path: Path, text: str, message: str) -> None:
+    from envguard.sources.pip_json import load_report
+
+    path = tmp_path / "r.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError) as raised:
+        load_report(path, "svc/r.json")
+    assert str(raised.value) == message
+
+
+def test_report_is_discovered_by_name_and_recognised_by_content(tmp_path: Path) -> None:
+    from envguard.workspace import discover
+
+    service = tmp_path / "svc"
+    service.mkdir()
+    (service / "pip-report.json").write_bytes(REPORT.read_bytes())
+    (service / "pip-list.json").write_text("[]", encoding="utf-8")
+    (spec,) = discover([tmp_path]).services
+    assert [(s.path, s.format) for s in spec.sources] == [("svc/pip-report.json", "pip-report")]
+    assert [(s.path, s.format) for s in spec.ignored] == [("svc/pip-list.json", "pip-list")]
+    named = tmp_path / "report.json"
+    named.write_bytes(REPORT.read_bytes())
+    (explicit,) = discover([named]).services
+    assert [s.format for s in explicit.sources] == ["pip-report"]
