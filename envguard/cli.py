@@ -389,8 +389,8 @@ def _emit_report(output_format: str, result: CheckResult, output: Path | None) -
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if output_format == "github" and summary_file:
         # The job summary page renders Markdown; appending keeps earlier steps' summaries.
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(render_report("markdown", result))
+        with open(summary_file, "ab") as handle:
+            handle.write(_encoded(render_report("markdown", result)))
 
 
 def _colour_wanted(stream: object) -> bool:
@@ -403,14 +403,18 @@ def _colour_wanted(stream: object) -> bool:
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
 
 
-def _emit(rendered: str, output: Path | None) -> None:
+def _encoded(rendered: str) -> bytes:
     # A file name that is not UTF-8 arrives as lone surrogates (PEP 383) and goes out as the bytes
     # it was; other lone surrogates (a "\ud800" escape in a JSON record) escaped. A strict stream
     # or file would fail on either.
     try:
-        data = rendered.encode("utf-8", "surrogateescape")
+        return rendered.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        data = rendered.encode("utf-8", "backslashreplace")
+        return rendered.encode("utf-8", "backslashreplace")
+
+
+def _emit(rendered: str, output: Path | None) -> None:
+    data = _encoded(rendered)
     if output is None:
         buffer = getattr(sys.stdout, "buffer", None)
         if buffer is None:  # a text-only stream (tests): it takes the text as it is

@@ -376,3 +376,22 @@ def test_no_traceback_anywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code in (0, 1, 2)
     if code == 2:
         assert err
+
+
+def test_github_format_appends_the_markdown_summary_to_the_step_summary(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import shutil
+
+    # A directory name that is not UTF-8 arrives as a lone surrogate: the summary keeps its bytes.
+    name = os.fsdecode(b"bad\xff")
+    shutil.copytree(SERVICES / "billing", tmp_path / "ws" / name, ignore=shutil.ignore_patterns(".envguard-cache"))
+    shutil.copytree(SERVICES / "orders", tmp_path / "ws" / "orders", ignore=shutil.ignore_patterns(".envguard-cache"))
+    summary = write(tmp_path / "summary.md", "earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["check", "--no-cache", "--format", "github", str(tmp_path / "ws")]) == 1
+    assert b"::notice title=envguard::" in capsysbinary.readouterr().out
+    written = summary.read_bytes()
+    assert written.startswith(b"earlier step\n### envguard check")
+    assert b"bad\xff" in written
