@@ -74,9 +74,10 @@ def detect_plugins(service: Service, also_plugins: frozenset[str], config: Pytes
         if reason is not None:
             uses.append(PluginUse(package, package.name, reason, package.path, package.line))
 
-    present: dict[str, Package] = {}
+    # Every record of each distribution: a lock forked by markers holds several versions of one.
+    present: dict[str, list[Package]] = {}
     for package in packages:
-        present.setdefault(package.name, package)
+        present.setdefault(package.name, []).append(package)
 
     for arg in config.plugin_args:
         if arg.disabled:
@@ -84,24 +85,28 @@ def detect_plugins(service: Service, also_plugins: frozenset[str], config: Pytes
             dist = _resolve(arg.name, present)
             if dist is None and not arg.name.startswith("pytest_"):
                 dist = _resolve(f"pytest_{arg.name}", present)
-            uses.append(_use(dist or arg.name, present, "disabled", arg.path, arg.line, arg.option))
+            uses.extend(_uses(dist or arg.name, present, "disabled", arg.path, arg.line, arg.option))
             continue
         dist = _resolve(arg.name, present)
         # A name that maps to no distribution is a module of the project itself or a built-in.
         if dist is not None:
-            uses.append(_use(dist, present, "config", arg.path, arg.line, arg.option))
+            uses.extend(_uses(dist, present, "config", arg.path, arg.line, arg.option))
 
     for entry in config.conftest_plugins:
         dist = _resolve(entry.module, present)
         if dist is not None:
             option = f"pytest_plugins: {entry.module}"
-            uses.append(_use(dist, present, "conftest", entry.path, entry.line, option))
+            uses.extend(_uses(dist, present, "conftest", entry.path, entry.line, option))
 
     return tuple(sorted(uses, key=_order))
 
 
-def _use(dist: str, present: dict[str, Package], how: How, path: str, line: int | None, option: str) -> PluginUse:
-    return PluginUse(present.get(dist), dist, how, path, line, option)
+def _uses(
+    dist: str, present: dict[str, list[Package]], how: How, path: str, line: int | None, option: str
+) -> list[PluginUse]:
+    """One use per record of `dist`, or one without a package when the service does not install it."""
+    packages: list[Package | None] = [*present.get(dist, [])] or [None]
+    return [PluginUse(package, dist, how, path, line, option) for package in packages]
 
 
 _HOW_ORDER: dict[str, int] = {"name": 0, "knowledge-base": 0, "policy": 0, "config": 1, "conftest": 2, "disabled": 3}
@@ -111,7 +116,7 @@ def _order(use: PluginUse) -> tuple[str, int, str, int]:
     return (use.name, _HOW_ORDER[use.how], use.path, use.line or 0)
 
 
-def _resolve(name: str, present: dict[str, Package]) -> str | None:
+def _resolve(name: str, present: dict[str, list[Package]]) -> str | None:
     """The distribution behind a `-p`/`pytest_plugins` name, tried the way pytest does.
 
     pytest first looks for an installed entry point of that name, then imports it as a module.
@@ -121,7 +126,7 @@ def _resolve(name: str, present: dict[str, Package]) -> str | None:
     kb = _knowledge_base()
     providers = kb.by_entry_point.get(name, ())
     for dist, entry in providers:
-        if dist in present and (entry is None or _in_range(entry, present[dist].version)):
+        if dist in present and (entry is None or any(_in_range(entry, p.version) for p in present[dist])):
             return dist  # two distributions may share a name; the first installed one wins
     if name in kb.modules:
         return kb.modules[name]

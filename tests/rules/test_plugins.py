@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from envguard.model import Finding, Location, Service, Severity
+from envguard.model import Finding, Kind, Location, Package, Service, Severity, normalize
 from envguard.plugins import detect_plugins
 from envguard.policy import Policy, load_policy
-from envguard.pytest_config import PytestConfig, read_pytest_config
+from envguard.pytest_config import PluginArg, PytestConfig, read_pytest_config
 from envguard.rules.catalog import BY_NAME
 from envguard.rules.plugins import installed_plugins, plugin_findings, required_plugin_findings
 from tests.kit import FIXTURES, FREEZE, ORDERS_LOCK, fixture_service, write
@@ -175,6 +175,22 @@ def test_a_plugin_turned_on_only_with_dash_p(tmp_path: Path, config_file: str) -
     assert finding.locations == (Location("freeze.txt", 4),)
     approved = policy(tmp_path, 'plugins:\n  approved: {pytest-cov: "*", pytest-mock: "*", acme-wheel: "*"}\n')
     assert findings(service, approved, config) == []
+
+
+def test_a_plugin_turned_on_with_dash_p_is_checked_at_every_version_it_is_locked_at(tmp_path: Path) -> None:
+    """A lock forked by markers holds one plugin at two versions: each is reported."""
+    records = (
+        Package(normalize("acme-fixtures"), "1.0", Kind.REGISTRY, ("main",), 'python_version < "3.12"', "svc/uv.lock", 10),
+        Package(normalize("acme-fixtures"), "2.0", Kind.REGISTRY, ("main",), 'python_version >= "3.12"', "svc/uv.lock", 20),
+    )
+    service = Service("svc", "svc", (), records)
+    config = PytestConfig(plugin_args=(PluginArg("acme_fixtures", False, "svc/pytest.ini", 2),))
+    for allowed, version, line in ((">=2", "1.0", 10), ("<2", "2.0", 20)):
+        pol = policy(tmp_path, f'plugins:\n  approved: {{acme-fixtures: "{allowed}"}}\n')
+        (finding,) = findings(service, pol, config)
+        assert (finding.name, finding.version, finding.locations) == (
+            "plugin-version-not-allowed", version, (Location("svc/uv.lock", line),),
+        )
 
 
 def test_a_plugin_turned_on_by_conftest_pytest_plugins(tmp_path: Path) -> None:
