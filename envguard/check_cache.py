@@ -213,18 +213,19 @@ class CheckCache:
         for package, (members_blob, patches, packed) in self._packages.items():
             if package in changed:
                 continue
+            kept = _unpack_drift(packed)
             if package in moved:
-                result = _moved_lines(_unpack_drift(packed), moved[package].values())
-                if result is None:
+                remapped = _moved_lines(kept, moved[package].values())
+                if remapped is None:
                     changed.add(package)  # entries that changed places: compare again
                     continue
-                packed = _pack_drift(result)
+                kept, packed = remapped, _pack_drift(remapped)
                 patches = {**patches, **{service: after for service, (_, after) in moved[package].items()}}
                 if len(patches) > _MAX_PATCHES:
                     members = {**dict(self._load(members_blob)), **patches}
                     members_blob, patches = marshal.dumps(tuple(sorted(members.items()))), {}
             packages[package] = (members_blob, patches, packed)
-            results[NormalizedName(package)] = _unpack_drift(packed)
+            results[NormalizedName(package)] = kept
         for package in sorted(changed):
             name = NormalizedName(package)
             before_members: dict[str, _Packed] = {}

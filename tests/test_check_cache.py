@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -383,3 +384,52 @@ def test_a_pack_that_vanishes_while_compacting_costs_only_the_cache(
     monkeypatch.setattr(cache_module.SealedWriter, "keep", keep_after_the_packs_went)
     _bump_pytest(root)
     _same_as_without_cache(root)
+
+
+def _random_change(root: Path, rng: random.Random) -> None:
+    """One edit of the kind a day of commits makes, chosen by `rng`."""
+    services = sorted(p for p in (root / "services").iterdir() if p.is_dir())
+    service = rng.choice(services)
+    records = sorted(p for p in service.iterdir() if p.suffix in (".lock", ".toml", ".txt") and p.name != "pyproject.toml")
+    kind = rng.randrange(6)
+    if kind == 0 and records:  # a version moves: `version = "X"` in a lock, `==X` in a requirements file
+        path = rng.choice(records)
+        text = path.read_text(encoding="utf-8")
+        pins = list(re.finditer(r'^version = "[^"]+(?=")|==[\w.]+', text, re.M))
+        if pins:
+            end = rng.choice(pins).end()
+            path.write_text(text[:end] + ".1" + text[end:], encoding="utf-8")
+    elif kind == 1 and records:  # lines shift: a blank line more between two entries
+        path = rng.choice(records)
+        lines = path.read_text(encoding="utf-8").split("\n")
+        blank = [i for i, line in enumerate(lines) if line == ""]
+        if blank:
+            lines.insert(rng.choice(blank), "")
+            path.write_text("\n".join(lines), encoding="utf-8")
+    elif kind == 2:  # a pytest configuration comes or goes
+        ini = service / "pytest.ini"
+        if ini.exists():
+            ini.unlink()
+        else:
+            write(ini, f"[pytest]\nrequired_plugins = pytest-{rng.choice(['timeout', 'cov', 'mock'])}\n")
+    elif kind == 3 and len(services) > 2:  # a service goes
+        shutil.rmtree(service)
+    elif kind == 4:  # a service comes back, or a copy of one appears
+        name = rng.choice(sorted(p.name for p in (EXAMPLE / "services").iterdir()))
+        target = root / "services" / (name if not (root / "services" / name).exists() else f"{name}-copy")
+        if not target.exists():
+            shutil.copytree(EXAMPLE / "services" / name, target, ignore=shutil.ignore_patterns(".envguard-cache"))
+    elif records:  # a record is cut short: an error for that service, the others still checked
+        path = rng.choice(records)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text[: len(text) // 2], encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_days_of_changes(tmp_path: Path, seed: int) -> None:
+    root = _workspace(tmp_path)
+    rng = random.Random(seed)
+    _same_as_without_cache(root)
+    for _ in range(8):
+        _random_change(root, rng)
+        _same_as_without_cache(root)
