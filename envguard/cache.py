@@ -299,13 +299,32 @@ def _header() -> tuple[Any, ...]:
     )
 
 
-def _code_fingerprint() -> bytes:
-    """Size and modification time of every file of this envguard.
+def _code_fingerprint(package: str = os.path.dirname(os.path.abspath(__file__))) -> bytes:
+    """What this envguard's code is: its files' hashes as installed, else their sizes and times.
 
-    An edited checkout (an editable install) behaves differently under the same version number:
-    its caches must not be taken for the old code's.
+    An installed wheel lists a hash of each of its files in its RECORD: the same code on another
+    machine (a CI runner restoring the cache) has the same fingerprint, though pip gave every file
+    a new time. A source tree (an editable install) has no RECORD of its package and is edited in
+    place under the same version number: there the size and time of each file tell its caches
+    from the old code's.
     """
-    package = os.path.dirname(os.path.abspath(__file__))
+    prefix = os.path.basename(package) + "/"
+    parent = os.path.dirname(package)
+    try:
+        records = [
+            os.path.join(parent, name, "RECORD")
+            for name in os.listdir(parent)
+            if name.startswith(f"{os.path.basename(package)}-") and name.endswith(".dist-info")
+        ]
+        if len(records) == 1:
+            with open(records[0], encoding="utf-8") as handle:
+                hashed = sorted(
+                    line for line in handle.read().splitlines() if line.startswith(prefix) and "__pycache__" not in line
+                )
+            if hashed:
+                return digest_of(tuple(hashed))
+    except (OSError, UnicodeDecodeError):
+        pass
     stats = []
     for directory, subdirectories, files in os.walk(package):
         subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")

@@ -238,3 +238,21 @@ def test_cached_packages_are_unpacked_when_first_read(tmp_path: Path) -> None:
     assert service.packages == _plain(root).services[0].packages
     assert "packages" in vars(service)
     assert inventory == _plain(root)
+
+
+def test_the_code_fingerprint_of_an_install_is_its_record_and_of_a_source_tree_its_file_times(tmp_path: Path) -> None:
+    """A CI runner restoring the cache installs the same wheel with new file times: it must match."""
+    package = tmp_path / "site-packages" / "envguard"
+    write(package / "__init__.py", "")
+    write(package / "rules" / "drift.py", "x = 1\n")
+    source_tree = cache_module._code_fingerprint(str(package))
+    os.utime(package / "rules" / "drift.py", ns=(0, 10**18))
+    assert cache_module._code_fingerprint(str(package)) != source_tree  # edited in place
+
+    record = "envguard/__init__.py,sha256=abc,0\nenvguard/rules/drift.py,sha256=def,6\nenvguard/__pycache__/x.pyc,,\n"
+    write(tmp_path / "site-packages" / "envguard-0.1.0.dist-info" / "RECORD", record)
+    installed = cache_module._code_fingerprint(str(package))
+    os.utime(package / "rules" / "drift.py", ns=(0, 2 * 10**18))
+    assert cache_module._code_fingerprint(str(package)) == installed
+    write(tmp_path / "site-packages" / "envguard-0.1.0.dist-info" / "RECORD", record.replace("def", "xyz"))
+    assert cache_module._code_fingerprint(str(package)) != installed
