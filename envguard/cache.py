@@ -462,8 +462,9 @@ class SealedWriter:
         return True
 
     def _remove_orphans(self, directory: Path, used: dict[str, tuple[int, int]]) -> None:
-        if self._source is None or set(self._source.packs) <= set(used):
-            return  # nothing this index dropped; packs of other runs wait for one that does
+        """Delete this cache's packs that no index uses: those the index just replaced used, at
+        once; others (a discarded index's, a crashed run's) once no run can still be reading them."""
+        replaced = self._source.packs if self._source is not None else {}
         now = time.time()
         try:
             names = os.listdir(directory)
@@ -473,7 +474,7 @@ class SealedWriter:
             if name.startswith(f"{self._prefix}-") and name not in used:
                 path = directory / name
                 try:
-                    if now - path.stat().st_mtime > _ORPHAN_SECONDS or name in self._source.packs:
+                    if name in replaced or now - path.stat().st_mtime > _ORPHAN_SECONDS:
                         path.unlink()
                 except OSError:
                     continue

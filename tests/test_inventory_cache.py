@@ -256,3 +256,26 @@ def test_the_code_fingerprint_of_an_install_is_its_record_and_of_a_source_tree_i
     assert cache_module._code_fingerprint(str(package)) == installed
     write(tmp_path / "site-packages" / "envguard-0.1.0.dist-info" / "RECORD", record.replace("def", "xyz"))
     assert cache_module._code_fingerprint(str(package)) != installed
+
+
+def test_packs_of_a_discarded_cache_go_once_no_run_can_be_reading_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    packs = cache_module.default_directory(root) / cache_module.PACKS
+    (old,) = packs.glob("inventory-*.pack")
+    monkeypatch.setattr(cache_module, "__version__", "99.0")  # another envguard: the cache is discarded
+    cache_module._header.cache_clear()
+    try:
+        _cached(root)
+        assert old.exists()  # a run of the other envguard may still be reading it
+        os.utime(old, (0, 0))
+        _cached(root)  # a run that writes nothing new leaves the directory alone
+        lock = root / "services" / "billing" / "uv.lock"
+        lock.write_text(lock.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        _cached(root)
+        assert not old.exists() and len(list(packs.glob("inventory-*.pack"))) == 2
+    finally:
+        monkeypatch.undo()
+        cache_module._header.cache_clear()
