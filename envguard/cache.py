@@ -51,7 +51,7 @@ except ImportError:  # pragma: no cover - other Python implementations
 from envguard import __version__
 from envguard.model import Diagnostic, Kind, Package, Service, Source
 
-SCHEMA = 1
+SCHEMA = 2  # 2: an index with its blobs in packs
 DIRECTORY = ".envguard-cache"
 FILE = "inventory.bin"
 _MAGIC = b"envguard inventory cache\n"
