@@ -322,20 +322,14 @@ def _sources(sources: Iterable[Any]) -> tuple[tuple[str, str], ...]:
     return tuple((s.path, s.format) for s in sources)
 
 
-# A packed entry: one flat tuple (a cold run packs every entry of every service), without the
-# service and the package name, which the entry is kept under. The package's fields follow
-# cache.package_row (which checks them against Package) from `version` on.
+# A packed entry: one flat tuple (a cold run packs every entry of every service), the drift
+# fields, then cache.package_row of the package without its name, which the entry is kept under.
 _PATH_AT, _LINE_AT = 7, 8
 
 
 def _pack_entries(entries: Sequence[DriftEntry]) -> _Packed:
-    return tuple(
-        [
-            (e.rule, e.command_format, e.compiled, p.version, p.kind.value, p.groups, p.marker, p.path, p.line, p.specifier)
-            for e in entries
-            for p in (e.package,)
-        ]
-    )
+    row = cache.package_row
+    return tuple([(e.rule, e.command_format, e.compiled, *row(e.package)[1:]) for e in entries])
 
 
 def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tuple[DriftEntry, ...]:
