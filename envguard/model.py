@@ -60,6 +60,62 @@ class Package:
         return self.kind is not _LOCAL_PROJECT  # a module global: Kind.X is a slower lookup
 
 
+@dataclass(frozen=True, order=True)
+class Declaration:
+    """A requirement a file says to install, in one of the environments that file declares.
+
+    Records (`Package`) say what was resolved or installed; declarations say what was asked
+    for: a pyproject extra or dependency group, a tox environment's `deps`, a nox session's
+    `session.install(...)`, a CI step's or a Dockerfile's `pip install`. One service may have
+    both, and rules compare them (a stale lock, a CI pin that differs from the lock).
+    """
+
+    name: NormalizedName
+    # The requirement as written, on one line: `pytest-cov>=5`, `-e .[test]`, `./dist/x.whl`.
+    requirement: str
+    # The exact pin (`==1.2`, `===1.2`), else None; `==1.*` is a range.
+    version: str | None
+    # The version specifier when it is not an exact pin (`>=5,<6`); None for none at all.
+    specifier: str | None
+    kind: Kind
+    marker: str | None
+    # Where the file declares it, for people: `pyproject.toml [project.optional-dependencies] test`,
+    # `tox.ini [testenv:py312-cov]`, `.github/workflows/test.yml job payments, step Install`.
+    environment: str
+    # What declares it (the reader's id, and for pyproject.toml the table): "project",
+    # "dependency-groups", "poetry", "pdm", "uv", "hatch", "setup-cfg", "pipfile", "tox", "nox",
+    # "github", "gitlab", "dockerfile", "pre-commit", "requirements".
+    origin: str
+    path: str
+    line: int
+    groups: tuple[str, ...] = ()  # the group vocabulary of Package, where the file says
+    # Installed directly by a command (CI, container, tox, nox), not resolved by a locker: the
+    # install pins nothing that its own specifier, constraints or hashes do not.
+    install: bool = False
+    # What pins an install besides its own specifier: `-c constraints.txt`, `PIP_CONSTRAINT`,
+    # `--require-hashes`; None when nothing does (or for a declaration that is no install).
+    pinned_by: str | None = None
+    # The root-relative directory the installing command runs in, when that is not the file's
+    # own directory (a workflow step's `working-directory`): it decides the service.
+    directory: str | None = None
+
+    @property
+    def is_third_party(self) -> bool:
+        return self.kind is not _LOCAL_PROJECT
+
+
+@dataclass(frozen=True, order=True)
+class StaleLock:
+    """A lock that no longer matches its manifest, as the locking tool's own check would say."""
+
+    tool: str  # "uv", "poetry", "pdm", "pipenv"
+    lock: str  # the lock's root-relative path
+    lock_line: int | None  # the lock line that records what no longer matches (a content hash)
+    manifest: str  # the manifest's root-relative path (pyproject.toml, Pipfile)
+    line: int | None  # the manifest line that differs, where one can be named
+    reason: str  # one line: what differs, without the file names
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """A problem tied to a place in a file: warnings keep the run going, errors stop that source."""
@@ -85,6 +141,9 @@ class Loaded:
     # Files read besides the entry file (requirements includes), for caching and display.
     included: tuple[str, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    # A lock that no longer matches its manifest (the lock loaders check it as they read).
+    stale_locks: tuple[StaleLock, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import os
 import posixpath
 import re
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,6 +138,16 @@ class _Reader:
     # (file, as constraint, inherited group) already read: a diamond include adds nothing new.
     done: set[tuple[Path, bool, str]] = field(default_factory=set)
     allow_outside_root: bool = False
+    # Entries of constraint files (-c): they pin what is installed, they install nothing.
+    constraints: list[Package] = field(default_factory=list)
+    # The requirement or editable text of each entry line, by (file, line), for `read_requested`;
+    # None when no one asks (records).
+    texts: dict[tuple[str, int], str] | None = None
+    # Whether pip would install in hash-checking mode: some line has --hash or --require-hashes.
+    hashed: bool = False
+    # The display path of the directory relative paths start from, when the text read is no
+    # file's (a command line): `shown` then names the file holding the command.
+    anchor_shown: str | None = None
 
 
 def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
@@ -154,6 +164,60 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
         included=tuple(reader.included),
         warnings=tuple(reader.warnings),
     )
+
+
+@dataclass(frozen=True)
+class Requested:
+    """What pip would be asked to install, for the readers of declarations (`envguard.declared`)."""
+
+    # Each requirement or editable entry, with its text as written.
+    entries: tuple[tuple[Package, str], ...]
+    # The entries of every constraint file reached (-c): they pin, they install nothing.
+    constraints: tuple[Package, ...]
+    included: tuple[str, ...]
+    warnings: tuple[Diagnostic, ...]
+    # pip installs in hash-checking mode: some line carries --hash or --require-hashes.
+    hashed: bool
+
+
+def read_requested(path: Path, shown: str, *, constraint: bool = False, allow_outside_root: bool = False) -> Requested:
+    """A requirements file named by an install command (`pip install -r`, or `-c` with `constraint`)."""
+    reader = _Reader(allow_outside_root=allow_outside_root, texts={})
+    _read_file(reader, path, shown, _file_group(shown) or MAIN, constraint=constraint)
+    return _requested(reader)
+
+
+def requested_words(
+    words: Sequence[tuple[str, int, bool]],
+    cwd: Path,
+    cwd_shown: str,
+    shown: str,
+    *,
+    allow_outside_root: bool = False,
+) -> Requested:
+    """Requirements given as arguments (`pip install "pytest>=8" -e ./lib`): (text, line, editable).
+
+    Relative paths start from `cwd` (shown as `cwd_shown`); messages name `shown`, the file that
+    holds the command.
+    """
+    reader = _Reader(allow_outside_root=allow_outside_root, anchor_shown=cwd_shown)
+    # The functions below take a file and resolve paths from its directory: one in `cwd`, never read.
+    here = cwd / "-"
+    entries: list[tuple[Package, str]] = []
+    for text, number, editable in words:  # several words share a line: texts go by position
+        if editable:
+            _editable(reader, text, here, shown, number, MAIN, constraint=False)
+        else:
+            _requirement(reader, text, here, shown, number, MAIN, constraint=False)
+        entries.append((reader.packages[-1], f"-e {text}" if editable else text))
+    return Requested(tuple(entries), (), tuple(reader.included), tuple(reader.warnings), False)
+
+
+def _requested(reader: _Reader) -> Requested:
+    assert reader.texts is not None
+    texts = reader.texts
+    entries = tuple((package, texts.get((package.path, package.line), package.name)) for package in reader.packages)
+    return Requested(entries, tuple(reader.constraints), tuple(reader.included), tuple(reader.warnings), reader.hashed)
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -194,10 +258,16 @@ def _read_file(reader: _Reader, path: Path, shown: str, group: str, constraint: 
     text = read_text(path, shown)
     for number, content in _logical_lines(text):
         line = _parse_line(content, number, shown)
+        if not reader.hashed and any(name in ("--hash", "--require-hashes") for _, name, _ in line.options):
+            reader.hashed = True
         if line.requirement:
+            if reader.texts is not None:
+                reader.texts[(shown, number)] = line.requirement
             _note_ignored(reader, line, shown, per_requirement=True)
             _requirement(reader, line.requirement, path, shown, number, group, constraint)
         elif line.values("--editable"):
+            if reader.texts is not None:
+                reader.texts[(shown, number)] = f"-e {line.values('--editable')[0]}"
             _note_ignored(reader, line, shown, per_requirement=False, editable=True)
             _editable(reader, line.values("--editable")[0], path, shown, number, group, constraint)
         else:
@@ -444,8 +514,7 @@ def _requirement(
             raise SourceError(shown, number, f"unnamed requirements are not allowed as constraints ({body!r})")
         name = _unnamed_name(reader, target, kind, path, shown, number)
         package = Package(normalize(name), None, kind, (group,), marker, shown, number)
-    if not constraint:
-        reader.packages.append(package)
+    (reader.constraints if constraint else reader.packages).append(package)
 
 
 def _location(body: str, base: Path) -> tuple[str, Kind] | None:
@@ -602,7 +671,8 @@ def _project_name(
 
     label = label or target
     pyproject = path.parent / target / "pyproject.toml"
-    pyproject_shown = posixpath.normpath(posixpath.join(posixpath.dirname(shown), target, "pyproject.toml"))
+    base_shown = reader.anchor_shown if reader.anchor_shown is not None else posixpath.dirname(shown)
+    pyproject_shown = posixpath.normpath(posixpath.join(base_shown, target, "pyproject.toml"))
     _refuse_outside_root(reader, pyproject_shown, target, "local project", shown, number)
     if _probe(pyproject) != "file":
         reason = "no pyproject.toml there (envguard does not run setup.py)"
