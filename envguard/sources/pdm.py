@@ -41,7 +41,10 @@ def load(path: Path, shown: str) -> Loaded:
         if first is not None:
             package = replace(first, groups=tuple(sorted(set(first.groups) | set(package.groups))))
         merged[key] = package
-    return Loaded(packages=tuple(merged.values()), warnings=warnings)
+    from envguard.freshness import pdm as freshness  # only where a pdm.lock is read
+
+    stale = freshness.check(data, text, path, shown)
+    return Loaded(packages=tuple(merged.values()), warnings=warnings, stale_locks=() if stale is None else (stale,))
 
 
 def _metadata(data: dict[str, Any], text: str, shown: str) -> tuple[tuple[str, ...], tuple[Diagnostic, ...]]:

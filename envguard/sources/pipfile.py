@@ -54,7 +54,10 @@ def load(path: Path, shown: str) -> Loaded:
             line = lines.line(entry_positions[raw_name][0])
             entry = _entry(raw_name, body, section, group, shown, line)
             _add(packages, index, entry)
-    return Loaded(tuple(packages))
+    from envguard.freshness import pipenv as freshness  # only where a Pipfile.lock is read
+
+    stale = freshness.check(data, text, path, shown)
+    return Loaded(tuple(packages), stale_locks=() if stale is None else (stale,))
 
 
 def _add(packages: list[Package], index: dict[tuple[object, ...], int], entry: _Entry) -> None:

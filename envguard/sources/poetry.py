@@ -40,7 +40,11 @@ def load(path: Path, shown: str) -> Loaded:
     lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names], headers)
     extras = _extras(data, text, shown)
     packages = tuple(_package(table, line, extras, shown) for table, line in zip(tables, lines))
-    return Loaded(packages=packages, warnings=_metadata_warnings(data, text, shown))
+    warnings = _metadata_warnings(data, text, shown)
+    from envguard.freshness import poetry as freshness  # only where a poetry.lock is read
+
+    stale = freshness.check(data, text, path, shown)
+    return Loaded(packages=packages, warnings=warnings, stale_locks=() if stale is None else (stale,))
 
 
 def _metadata_warnings(data: dict[str, Any], text: str, shown: str) -> tuple[Diagnostic, ...]:

@@ -56,7 +56,7 @@ class _Entry:
 _Work = tuple[int, str | None, str]
 
 
-def load(path: Path, shown: str) -> Loaded:
+def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
     text = _text.read_text(path, shown)
     data, headers = _toml.parse_lock(text, shown)
     if not data:
@@ -81,7 +81,10 @@ def load(path: Path, shown: str) -> Loaded:
         )
         for entry, found in zip(entries, groups)
     )
-    return Loaded(packages=packages)
+    from envguard.freshness import uv as freshness  # only where a uv.lock is read
+
+    stale = freshness.check(data, text, path, shown, allow_outside_root=allow_outside_root)
+    return Loaded(packages=packages, stale_locks=() if stale is None else (stale,))
 
 
 def _check_version(data: dict[str, Any], text: str, shown: str) -> None:
