@@ -61,6 +61,9 @@ class Context:
     # Whether Declaration.directory is set (an install in a root-level CI file belongs to the
     # service of the directory it runs in).
     attribute: bool = False
+    # Variables that are set, but to values not known statically (a Dockerfile ARG without a
+    # default, a CI variable from a secret): an install reading them is not read as unset.
+    unknown: frozenset[str] = frozenset()
 
 
 def root_of(path: Path, shown: str) -> Path:
@@ -75,6 +78,8 @@ def root_of(path: Path, shown: str) -> Path:
 
 _PIP = re.compile(r"^pip(\d+(\.\d+)?)?(\.exe)?$")
 _PYTHON = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?[mtw]?(\.exe)?$|^py$")
+# Interpreter flags grouped with -m (`-Im pip`, `-Impip`): flags that take no value, then m.
+_GROUPED_M = re.compile(r"-[bBdEhiIOPqRsSuvVx]+m(\w*)")
 # Interpreter options before `-m` that take a value.
 _PYTHON_VALUE_OPTIONS = frozenset({"-W", "-X", "-c", "--check-hash-based-pycs"})
 # pip's general options (accepted before the command name) that take a value.
@@ -145,6 +150,10 @@ def find_install(words: Sequence[Word]) -> tuple[str, list[Word]] | None:
     if _PYTHON.match(name):
         rest = words[1:]
         while rest and rest[0].text.startswith("-") and rest[0].text not in ("-m", "-mpip", "-muv"):
+            grouped = _GROUPED_M.fullmatch(rest[0].text)
+            if grouped is not None:  # `python -Im pip`: flags, then -m with its module
+                rest = [Word(f"-m{grouped.group(1)}", rest[0].line), *rest[1:]]
+                break
             rest = rest[2:] if rest[0].text in _PYTHON_VALUE_OPTIONS else rest[1:]
         if rest and rest[0].text in ("-mpip", "-muv"):
             module, rest = rest[0].text[2:], rest[1:]
@@ -418,6 +427,7 @@ _UV_OPTIONS = _table(
                 "--no-build-isolation",
                 "-n",
                 "--no-cache",
+                "--no-cache-dir",  # a hidden alias uv accepts (checked with uv 0.13.9)
                 "--refresh",
                 "--managed-python",
                 "--no-managed-python",
@@ -462,7 +472,7 @@ def script(text: str, first_line: int, context: Context) -> Loaded:
     declarations: list[Declaration] = []
     included: list[str] = []
     warnings: list[Diagnostic] = []
-    for command in commands(text, first_line, context.env):
+    for command in commands(text, first_line, context.env, unknown=context.unknown):
         found = find_install(command.words)
         if found is None:
             continue
@@ -647,16 +657,30 @@ def _declare(install: _Install, context: Context, cwd: str | None, warnings: lis
 
     base = _directory(context, cwd)
     if install.words:
-        if base is None:
-            for text, number, _ in install.words:
-                if _looks_local(text):
+        words = []
+        written: dict[tuple[str, int], str] = {}  # a mapped path -> the path as the command writes it
+        for text, number, editable in install.words:
+            if not _looks_local(text):
+                words.append((text, number, editable))
+            elif context.locate is not None:
+                # A path in a container image: the workspace file a COPY brought there.
+                path, bracket, extras = text.partition("[")
+                found = context.locate(path.rstrip("/") or "/", cwd)
+                if found is None:
                     warnings.append(_unknown_directory(context, number, text))
-            words = [item for item in install.words if not _looks_local(item[0])]
-        else:
-            words = install.words
+                else:
+                    mapped = f"./{found}" + (bracket + extras if bracket else "")
+                    written[(mapped, number)] = text
+                    words.append((mapped, number, editable))
+            elif base is None:
+                warnings.append(_unknown_directory(context, number, text))
+            else:
+                words.append((text, number, editable))
+        if context.locate is not None:
+            base = "."
         # Named requirements do not depend on the directory.
         requested = _read_words(words, base or ".", context, warnings)
-        entries.extend(requested.entries)
+        entries.extend((package, written.get((text, package.line), text)) for package, text in requested.entries)
         included.extend(requested.included)
         warnings.extend(requested.warnings)
 
@@ -719,9 +743,10 @@ def _read_words(
                 [word], context.root / base, base, context.shown, allow_outside_root=context.allow_outside_root
             )
         except SourceError as exc:
-            if not _looks_local(word[0]) and not word[2]:
-                raise
-            # A directory without pyproject.toml (setup.py), or a file made by an earlier step.
+            if not (_looks_local(word[0]) or _REMOTE.match(word[0]) or word[2]):
+                raise  # a named requirement pip would refuse too
+            # A directory without pyproject.toml (setup.py), a file made by an earlier step, an
+            # archive URL whose project only a build would name.
             warnings.append(Diagnostic(exc.path, exc.line, exc.message))
             continue
         entries.extend(requested.entries)
@@ -730,8 +755,16 @@ def _read_words(
     return Requested(tuple(entries), (), tuple(included), tuple(found_warnings), False)
 
 
+_REMOTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _looks_local(text: str) -> bool:
-    return text.startswith((".", "/", "~")) or "/" in text.split("@", 1)[0] or text.startswith("file:")
+    """A path of this machine (`.`, `./lib[test]`, `dist/x.whl`, `file:...`), not a name or a remote URL."""
+    if text.lower().startswith("file:"):
+        return True
+    if _REMOTE.match(text) or " @ " in text or "@" in text.split("/", 1)[0]:
+        return False
+    return text.startswith((".", "/", "~")) or "/" in text
 
 
 def _directory(context: Context, cwd: str | None) -> str | None:
@@ -774,11 +807,11 @@ def _file(
 
 
 def _unknown_directory(context: Context, number: int, target: str) -> Diagnostic:
-    return Diagnostic(
-        context.shown,
-        number,
-        f"cannot tell which file {target!r} is: the command runs in a directory not known statically; not checked",
-    )
+    if context.locate is not None:
+        why = "no file of the workspace is there (nothing copied it into the image), or the command's directory is not known statically"
+    else:
+        why = "the command runs in a directory not known statically"
+    return Diagnostic(context.shown, number, f"cannot tell which file {target!r} is: {why}; not checked")
 
 
 def _declaration(package: Package, text: str, context: Context, pinned_by: str | None, directory: str | None) -> Declaration:

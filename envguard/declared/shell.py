@@ -68,9 +68,20 @@ class _State:
         return _State(dict(self.env), set(self.unknown), self.cwd, list(self.dirs))
 
 
-def commands(script: str, first_line: int = 1, env: Mapping[str, str] | None = None, cwd: str = ".") -> list[Command]:
-    """The simple commands of `script`, whose first line is line `first_line` of its file."""
-    state = _State(dict(env or {}), set(), cwd)
+def commands(
+    script: str,
+    first_line: int = 1,
+    env: Mapping[str, str] | None = None,
+    cwd: str = ".",
+    *,
+    unknown: frozenset[str] = frozenset(),
+) -> list[Command]:
+    """The simple commands of `script`, whose first line is line `first_line` of its file.
+
+    `env` holds variables set to values known statically, `unknown` those set to something
+    that is not (they expand to dynamic words, never to nothing).
+    """
+    state = _State(dict(env or {}), set(unknown), cwd)
     found: list[Command] = []
     _run(script, first_line, state, found, 0)
     return found
@@ -190,7 +201,9 @@ class _Lexer:
                 self._double_quoted(token)
             elif char == "$" or char == "`":
                 flush()
-                token.parts.append(self._expansion())
+                kind, value = self._expansion()
+                # Unquoted, a variable's value is split into words (`$pip install x` with pip="pip3 -q").
+                token.parts.append(("split" if kind == "var" else kind, value))
             else:
                 if first and char == "=" and literal and _is_name("".join(literal)):
                     token.assignment = True
@@ -350,7 +363,7 @@ def _command(tokens: list[_Token], state: _State, found: list[Command], depth: i
         return
     env = {**state.env, **local}
     unknown = (state.unknown - local.keys()) | local_unknown
-    words = [_expand(token, env, unknown) for token in rest]
+    words = [word for token in rest for word in _fields(token, env, unknown)]
     words = _strip_prefixes(words, env, unknown)
     if not words:
         return
@@ -394,13 +407,35 @@ def _assign(state: _State, values: dict[str, str], unknown: set[str]) -> None:
         state.unknown.add(name)
 
 
+def _fields(token: _Token, env: Mapping[str, str], unknown: set[str] | frozenset[str]) -> list[Word]:
+    """The words a token becomes: an unquoted variable's value splits at blanks, as a shell splits it."""
+    if not any(kind == "split" for kind, _ in token.parts):
+        return [_expand(token, env, unknown)]
+    fields: list[list[tuple[str, str]]] = [[]]
+    for kind, text in token.parts:
+        if kind == "split" and text in env and text not in unknown:
+            value = env[text]
+            pieces = value.split()
+            if value[:1].isspace() and fields[-1]:
+                fields.append([])
+            for index, piece in enumerate(pieces):
+                if index:
+                    fields.append([])
+                fields[-1].append(("lit", piece))
+            if pieces and value[-1:].isspace():
+                fields.append([])
+        else:
+            fields[-1].append((kind, text))
+    return [_expand(_Token(None, parts, token.line), env, unknown) for parts in fields if parts]
+
+
 def _expand(token: _Token, env: Mapping[str, str], unknown: set[str] | frozenset[str]) -> Word:
     pieces: list[str] = []
     dynamic = False
     for kind, text in token.parts:
         if kind == "lit":
             pieces.append(text)
-        elif kind == "var":
+        elif kind in ("var", "split"):
             if text in env and text not in unknown:
                 pieces.append(env[text])
             else:

@@ -1,0 +1,36 @@
+"""A requirements or freeze file beside a lock, read as what it is there: a declaration.
+
+Where a directory holds a lock (uv.lock, poetry.lock, ...), the lock is the service's record,
+and a `requirements-ci.txt` beside it is what some pipeline installs instead: its entries are
+declarations in the environment the file itself stands for (`services/x/requirements-ci.txt`),
+so that a plugin installed from it is checked, and a pin that differs from the lock is seen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envguard.model import Declaration, Kind, Loaded
+
+
+def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
+    from envguard.sources.requirements import read_requested
+
+    requested = read_requested(path, shown, allow_outside_root=allow_outside_root)
+    declarations = tuple(
+        Declaration(
+            name=package.name,
+            requirement=text,
+            version=package.version if package.kind is Kind.REGISTRY else None,
+            specifier=package.specifier or None,
+            kind=package.kind,
+            marker=package.marker,
+            environment=shown,
+            origin="requirements",
+            path=package.path,
+            line=package.line,
+            groups=package.groups,
+        )
+        for package, text in requested.entries
+    )
+    return Loaded((), requested.included, requested.warnings, declarations)
