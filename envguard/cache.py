@@ -49,9 +49,9 @@ except ImportError:  # pragma: no cover - other Python implementations
     from hashlib import blake2b
 
 from envguard import __version__
-from envguard.model import Diagnostic, Kind, Package, Service, Source
+from envguard.model import Declaration, Diagnostic, Kind, Package, Service, Source, StaleLock
 
-SCHEMA = 2  # 2: an index with its blobs in packs
+SCHEMA = 3  # 2: an index with its blobs in packs; 3: declarations
 DIRECTORY = ".envguard-cache"
 FILE = "inventory.bin"
 _MAGIC = b"envguard inventory cache\n"
@@ -111,42 +111,79 @@ def _seal(payload: bytes) -> bytes | None:
 
 
 def pack(result: Result) -> Packed:
-    service, errors, warnings = result
+    """A load as plain tuples: its meta (see _pack_meta) with the package rows at PACKAGES_AT."""
+    meta = _pack_meta(*result)
+    return (*meta[:PACKAGES_AT], tuple(package_row(package) for package in result[0].packages), *meta[PACKAGES_AT:])
+
+
+# Where a packed load holds its package rows, and its errors.
+PACKAGES_AT = 4
+ERRORS_AT = 5
+
+
+def _pack_meta(service: Service, errors: list[Diagnostic], warnings: list[Diagnostic]) -> Packed:
+    """Everything of a load but its packages."""
     return (
         service.name,
         service.path,
         tuple((s.path, s.format) for s in service.sources),
-        tuple(package_row(package) for package in service.packages),
         tuple((s.path, s.format) for s in service.ignored),
         tuple((d.path, d.line, d.message) for d in errors),
         tuple((d.path, d.line, d.message) for d in warnings),
+        tuple((s.path, s.format) for s in service.declared_sources),
+        tuple(declaration_row(d) for d in service.declarations),
+        tuple(dataclasses.astuple(stale) for stale in service.stale_locks),
     )
+
+
+def _split(packed: Packed) -> tuple[Packed, Any]:
+    """(meta, package rows) of a packed load."""
+    return (*packed[:PACKAGES_AT], *packed[PACKAGES_AT + 1 :]), packed[PACKAGES_AT]
 
 
 def unpack(packed: Packed) -> Result:
-    name, path, sources, rows, ignored, errors, warnings = packed
-    service = Service(
-        name,
-        path,
-        tuple(Source(*s) for s in sources),
-        tuple(unpack_package(row) for row in rows),
-        tuple(Source(*s) for s in ignored),
-    )
-    return service, [Diagnostic(*d) for d in errors], [Diagnostic(*d) for d in warnings]
+    meta, rows = _split(packed)
+    fields, errors, warnings = _unpack_meta(meta, None)
+    service = dataclasses.replace(Service.deferred(fields, tuple), packages=tuple(unpack_package(row) for row in rows))
+    return service, errors, warnings
 
 
 def _unpack_deferred(files: tuple[FileRecord, ...], meta: Packed, rows: bytes) -> Result:
     """A cached result whose packages are unmarshalled only when read (see Service.deferred)."""
-    name, path, sources, ignored, errors, warnings = meta
-    service = Service.deferred(
-        name,
-        path,
-        tuple(Source(*s) for s in sources),
-        tuple(Source(*s) for s in ignored),
-        fingerprint(files),
-        lambda: tuple(unpack_package(row) for row in marshal.loads(rows)),
-    )
-    return service, [Diagnostic(*d) for d in errors], [Diagnostic(*d) for d in warnings]
+    fields, errors, warnings = _unpack_meta(meta, fingerprint(files))
+    return Service.deferred(fields, lambda: tuple(unpack_package(row) for row in marshal.loads(rows))), errors, warnings
+
+
+def _unpack_meta(meta: Packed, print_: bytes | None) -> tuple[dict[str, object], list[Diagnostic], list[Diagnostic]]:
+    """A service's fields but its packages, its errors and its warnings."""
+    name, path, sources, ignored, errors, warnings, declared, declarations, stale = meta
+    fields: dict[str, object] = {
+        "name": name,
+        "path": path,
+        "sources": tuple(Source(*s) for s in sources),
+        "ignored": tuple(Source(*s) for s in ignored),
+        "declared_sources": tuple(Source(*s) for s in declared),
+        "declarations": tuple(unpack_declaration(row) for row in declarations),
+        "stale_locks": tuple(StaleLock(*row) for row in stale),
+        "fingerprint": print_,
+    }
+    return fields, [Diagnostic(*d) for d in errors], [Diagnostic(*d) for d in warnings]
+
+
+_DECLARATION_FIELDS = tuple(f.name for f in dataclasses.fields(Declaration))
+_DECLARATION_KIND_AT = _DECLARATION_FIELDS.index("kind")
+
+
+def declaration_row(declaration: Declaration) -> tuple[Any, ...]:
+    row = [getattr(declaration, name) for name in _DECLARATION_FIELDS]
+    row[_DECLARATION_KIND_AT] = declaration.kind.value
+    return tuple(row)
+
+
+def unpack_declaration(row: tuple[Any, ...]) -> Declaration:
+    values = list(row)
+    values[_DECLARATION_KIND_AT] = _KINDS[row[_DECLARATION_KIND_AT]]
+    return Declaration(*values)
 
 
 def fingerprint(files: Iterable[FileRecord]) -> bytes:
@@ -574,8 +611,7 @@ class InventoryCache:
         return self._file.blob(ref)
 
     def store(self, key: Any, packed: Packed, files: Iterable[FileRecord]) -> None:
-        name, path, sources, rows, ignored, errors, warnings = packed
-        meta = (name, path, sources, ignored, errors, warnings)
+        meta, rows = _split(packed)
         self._entries[key] = (tuple(files), meta, marshal.dumps(rows))
         self._used.add(key)
         self._changed = True

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 from envguard.errors import SourceError
 from envguard.inventory import LoadOptions, load_workspace
 from envguard.markers import Target, view
-from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Service, Severity
+from envguard.assessment import Assessment, assess
+from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Severity
 from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
 from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
     from envguard.check_cache import CheckCache
-    from envguard.plugins import PluginUse
-    from envguard.pytest_config import PytestConfig
-    from envguard.rules.drift import DriftEntry, DriftMatrix, PackageDrift, Resolver
+    from envguard.rules.drift import DriftEntry, DriftMatrix, PackageDrift
 
 FAIL_ON = ("error", "warning", "never")
 
@@ -124,7 +123,7 @@ def run_check(
         except SourceError as exc:
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
     if prepared.policy is None:
-        return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), sorted_diagnostics(warnings))
+        return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), _beside(errors, warnings))
     inventory = view(prepared.inventory, target)
     root = prepared.workspace.root
     store = None
@@ -156,7 +155,7 @@ def run_check(
         prepared.policy.files,
         findings,
         sorted_diagnostics(errors),
-        sorted_diagnostics(warnings),
+        _beside(errors, warnings),
         matrix,
         target,
         scope,
@@ -184,67 +183,6 @@ def _shown(path: Path, root: Path) -> str:
     if not absolute.name:
         return relative(absolute.resolve(), root)
     return relative(absolute.parent.resolve() / absolute.name, root)
-
-
-@dataclass(frozen=True)
-class ServicePlugins:
-    service: Service
-    config: PytestConfig
-    uses: tuple[PluginUse, ...]
-
-
-def service_plugins(
-    inventory: Inventory, policy: Policy, root: Path, errors: list[Diagnostic], warnings: list[Diagnostic]
-) -> list[ServicePlugins]:
-    """Each service's pytest configuration and the plugins it installs, enables or blocks."""
-    return [_service_plugins(service, policy, root, errors, warnings) for service in inventory.services]
-
-
-def _service_plugins(
-    service: Service, policy: Policy, root: Path, errors: list[Diagnostic], warnings: list[Diagnostic]
-) -> ServicePlugins:
-    from envguard.plugins import detect_plugins
-    from envguard.pytest_config import PytestConfig, read_pytest_config
-
-    try:
-        config = read_pytest_config(root / service.path, service.path)
-    except SourceError as exc:
-        errors.append(Diagnostic(exc.path, exc.line, exc.message))
-        config = PytestConfig()
-    warnings.extend(config.warnings)
-    return ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config))
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What checking one service on its own finds; drift then compares its entries with the others'."""
-
-    findings: tuple[Finding, ...]  # plugin and package rules, before waivers
-    errors: tuple[Diagnostic, ...]  # of its pytest configuration
-    warnings: tuple[Diagnostic, ...]
-    # Its drift entries per package (rules.drift.service_entries); None when the check cache
-    # answered for the service, which keeps them with the packages instead.
-    drift: dict[NormalizedName, tuple[DriftEntry, ...]] | None
-    reads: tuple[str, ...]  # the record files its packages come from, for --changed
-
-
-def assess(service: Service, policy: Policy, root: Path, target: Target, resolver: Resolver) -> Assessment:
-    from envguard.rules.drift import service_entries
-    from envguard.rules.packages import denied_findings, pytest_version_findings
-    from envguard.rules.plugins import plugin_findings, required_plugin_findings
-
-    errors: list[Diagnostic] = []
-    warnings: list[Diagnostic] = []
-    item = _service_plugins(service, policy, root, errors, warnings)
-    findings = [
-        *plugin_findings(service, item.uses, policy),
-        *required_plugin_findings(service, item.config),
-        *denied_findings(service, policy),
-        *pytest_version_findings(service, policy),
-    ]
-    reads = tuple(sorted({package.path for package in service.packages}))
-    drift = service_entries(service, resolver, target)
-    return Assessment(tuple(findings), tuple(errors), tuple(warnings), drift, reads)
 
 
 @dataclass(frozen=True)
@@ -335,6 +273,13 @@ def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:
         first.path if first else "",
         (first.line or 0) if first else 0,
     )
+
+
+def _beside(errors: list[Diagnostic], warnings: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """The warnings that say something the errors do not: a broken pyproject.toml is an error of
+    its declarations' reader and a warning of the pytest configuration's, in the same words."""
+    said = {(d.path, d.line, d.message) for d in errors}
+    return sorted_diagnostics([d for d in warnings if (d.path, d.line, d.message) not in said])
 
 
 def sorted_diagnostics(items: list[Diagnostic]) -> tuple[Diagnostic, ...]:

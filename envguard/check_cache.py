@@ -4,7 +4,7 @@ A warm run must cost a fraction of a cold one even when one lockfile changed (is
 tenth), and with hundreds of services the rules alone take longer than that. So `check` keeps,
 next to the inventory cache (`envguard.cache`), the two stages of its evaluation:
 
-* per service, its assessment (`envguard.check.Assessment`: the plugin and package findings,
+* per service, its assessment (`envguard.assessment.Assessment`: the plugin and package findings,
   the pytest configuration's diagnostics) and its drift entries per package. It is reused while
   the service has the same name, directory and sources, its records the same content
   (`Service.fingerprint`, which the inventory cache verified) and every pytest configuration
@@ -40,7 +40,7 @@ from envguard.cache import FileRecord, Ref, SealedFile, SealedWriter, check_file
 from envguard.model import Diagnostic, Finding, Location, NormalizedName, Service, Severity
 
 if TYPE_CHECKING:
-    from envguard.check import Assessment
+    from envguard.assessment import Assessment
     from envguard.rules.drift import DriftEntry, PackageDrift
 
 FILE = "check.bin"
@@ -143,7 +143,7 @@ class CheckCache:
         configuration): a kept assessment holds only while each of them has the same content,
         or is still not a file.
         """
-        key = (service.path, _sources(service.sources), _sources(service.ignored))
+        key = (service.path, _sources(service.sources), _sources(service.ignored), _sources(service.declared_sources))
         kept = self._services.get(service.name)
         if kept is not None and service.fingerprint is not None and kept[0] == key and kept[1] == service.fingerprint:
             try:
@@ -368,7 +368,7 @@ def _pack_assessment(a: Assessment) -> _Packed:
 
 
 def _unpack_assessment(packed: _Packed) -> Assessment:
-    from envguard.check import Assessment
+    from envguard.assessment import Assessment
 
     findings, errors, warnings, reads = packed
     return Assessment(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
-from envguard.model import Diagnostic, Inventory, Package, Service, Source
+from envguard.model import Declaration, Diagnostic, Inventory, Package, Service, Source, StaleLock
 from envguard.sources import detect
 from envguard.workspace import ServiceSpec, Workspace, discover
 
@@ -79,14 +79,13 @@ def build_inventory(
             gc.enable()
     errors: list[Diagnostic] = list(workspace.errors)
     warnings: list[Diagnostic] = []
-    services = []
-    for service, service_errors, service_warnings in results:
-        services.append(service)
+    for _, service_errors, service_warnings in results:
         errors.extend(service_errors)
         warnings.extend(service_warnings)
+    services = _services(workspace, [result[0] for result in results])
     return Inventory(
         root=str(workspace.root),
-        services=tuple(services),
+        services=services,
         errors=tuple(sorted(set(errors), key=_diagnostic_key)),
         warnings=tuple(sorted(set(warnings), key=_diagnostic_key)),
     )
@@ -98,9 +97,13 @@ _Result = tuple[Service, list[Diagnostic], list[Diagnostic]]
 def _load_services(
     workspace: Workspace, progress: Progress | None, cache_dir: Path | None, jobs: int | None
 ) -> list[_Result]:
+    """Each service's load, in workspace order, then the load of the shared CI files (if any)."""
     from envguard import cache as cache_module
 
     specs = workspace.services
+    if workspace.shared:
+        # The CI files load like one more service; _services hands their declarations out.
+        specs = (*specs, ServiceSpec(SHARED, workspace.root, (), (), workspace.shared, workspace.allow_outside_root))
     root = workspace.root
     results: list[_Result | None] = [None] * len(specs)
     done = 0
@@ -127,7 +130,7 @@ def _load_services(
         if result is None:
             assert packed is not None  # a worker sends its result packed
             result = cache_module.unpack(packed)
-        if store is not None and packed is not None and files is not None and not packed[5]:
+        if store is not None and packed is not None and files is not None and not packed[cache_module.ERRORS_AT]:
             # Loads with errors are not kept: a missing include leaves no file to watch.
             store.store(keys[index], packed, files)
             service = dataclasses.replace(result[0], fingerprint=cache_module.fingerprint(files))
@@ -146,6 +149,7 @@ def _cache_key(spec: ServiceSpec, root: Path) -> tuple[object, ...]:
         relative(spec.directory, root),
         tuple((s.path, s.format) for s in spec.sources),
         tuple((s.path, s.format) for s in spec.ignored),
+        tuple((s.path, s.format) for s in spec.declared),
         spec.allow_outside_root,
     )
 
@@ -302,16 +306,21 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     packages: set[Package] = set()
+    declarations: set[Declaration] = set()
+    stale: list[StaleLock] = []
     read: list[Source] = []
     included_elsewhere: set[str] = set()
     for source in spec.sources:
         try:
-            if source.format == "requirements":  # the one format that follows includes
+            # The two formats that read files beside them (includes; workspace members).
+            if source.format == "requirements":
                 from envguard.sources.requirements import load as load_requirements
 
-                loaded = load_requirements(
-                    root / source.path, source.path, allow_outside_root=spec.allow_outside_root
-                )
+                loaded = load_requirements(root / source.path, source.path, allow_outside_root=spec.allow_outside_root)
+            elif source.format == "uv":
+                from envguard.sources.uv import load as load_uv
+
+                loaded = load_uv(root / source.path, source.path, allow_outside_root=spec.allow_outside_root)
             else:
                 loaded = detect.loader_for(source.format)(root / source.path, source.path)
         except SourceError as exc:
@@ -322,11 +331,156 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
         included_elsewhere.update(loaded.included)
         packages.update(loaded.packages)
         warnings.extend(loaded.warnings)
+        stale.extend(loaded.stale_locks)
+    declared: list[Source] = []
+    for source in spec.declared:
+        from envguard.declared import detect as declared_detect  # only where something declares
+
+        declared.append(source)
+        try:
+            loaded = declared_detect.load(
+                source.format, root / source.path, source.path, allow_outside_root=spec.allow_outside_root
+            )
+        except SourceError as exc:
+            errors.append(Diagnostic(exc.path, exc.line, exc.message))
+            continue
+        declarations.update(loaded.declarations)
+        warnings.extend(loaded.warnings)
     # A requirements file that another one includes is part of that source, not a source of its own.
     sources = tuple(s for s in read if s.path not in included_elsewhere or len(read) == 1)
     ordered = tuple(sorted(packages, key=package_key))
     warnings.extend(_version_warnings(ordered))
-    return Service(spec.name, _service_path(spec, root), sources, ordered, spec.ignored), errors, warnings
+    service = Service(
+        spec.name,
+        _service_path(spec, root),
+        sources,
+        ordered,
+        spec.ignored,
+        tuple(declared),
+        tuple(sorted(declarations, key=declaration_key)),
+        tuple(sorted(stale)),
+    )
+    return service, errors, warnings
+
+
+# The pseudo-service that loads the workspace's CI files (Workspace.shared): never a service itself.
+SHARED = "\0shared"
+
+
+def _services(workspace: Workspace, loaded: list[Service]) -> tuple[Service, ...]:
+    """The services of the workspace, named, with the shared CI files' declarations handed out.
+
+    A directory is a service when it holds a record or declares something: a pyproject.toml
+    without dependencies, or a tox.ini with only a [flake8] section, does not make one, and does
+    not take a name from a service that does.
+    """
+    from envguard.workspace import service_names
+
+    named = {spec.name for spec in workspace.services if spec.named}
+    shared = next((service for service in loaded if service.name == SHARED), None)
+    kept = [
+        service
+        for service in loaded
+        if service.name != SHARED and (service.sources or service.declarations or service.name in named)
+    ]
+    if shared is not None:
+        kept = _attribute(kept, shared)
+    names = service_names(
+        [(workspace.root / service.path, service.name if service.name in named else None) for service in kept],
+        workspace.root,
+    )
+    renamed = [service if service.name == name else service.evolved(name=name) for service, name in zip(kept, names)]
+    return tuple(sorted(renamed, key=lambda service: service.name))
+
+
+def attribution(
+    declarations: Iterable[Declaration], service_paths: Iterable[str], own_files: Collection[str]
+) -> dict[str, list[Declaration]]:
+    """Which service (by its root-relative path) each declaration of the workspace's CI files belongs to.
+
+    An install belongs to the service holding the requirements file it reads, else to the
+    deepest service whose directory it runs in, else to the workspace root ("."), which becomes
+    a service for it: a workflow that installs test tools at the root is a test environment.
+    `own_files` are the CI files themselves (a declaration at one of their lines reads no file).
+    """
+    import posixpath
+
+    paths = set(service_paths)
+
+    def deepest(path: str) -> str | None:
+        while True:
+            if path in paths:
+                return path
+            if path in (".", ""):
+                return None
+            path = posixpath.dirname(path) or "."
+
+    handed: dict[str, list[Declaration]] = {}
+    for declaration in declarations:
+        owner = None
+        if declaration.path not in own_files:
+            owner = deepest(posixpath.dirname(declaration.path) or ".")
+        if owner is None and declaration.directory is not None:
+            owner = deepest(declaration.directory)
+        handed.setdefault(owner or ".", []).append(declaration)
+    return handed
+
+
+def with_shared(service: Service, shared: Service, declarations: list[Declaration]) -> Service:
+    """`service` with the CI declarations handed to it, and the CI files among its sources.
+
+    Its fingerprint then covers the CI files too, so that the check cache sees a changed workflow.
+    """
+    from envguard.cache import digest
+
+    # Labels start with the file that declares the environment (see Declaration.environment).
+    sources = [
+        source
+        for source in shared.declared_sources
+        if source not in service.declared_sources and any(d.environment.startswith(f"{source.path} ") for d in declarations)
+    ]
+    fingerprint = None
+    if shared.fingerprint is not None and (service.fingerprint is not None or service.name == SHARED):
+        fingerprint = digest((service.fingerprint or b"") + shared.fingerprint)
+    return service.evolved(
+        declared_sources=tuple(sorted((*service.declared_sources, *sources), key=lambda s: s.path)),
+        declarations=tuple(sorted({*service.declarations, *declarations}, key=declaration_key)),
+        fingerprint=fingerprint,
+    )
+
+
+def load_one(spec: ServiceSpec, workspace: Workspace) -> tuple[Service, list[Diagnostic], list[Diagnostic]]:
+    """One service of `workspace`, with what the workspace's CI files declare for it (`envguard diff`)."""
+    from envguard.workspace import relative
+
+    service, errors, warnings = load_service(spec, workspace.root)
+    if not workspace.shared:
+        return service, errors, warnings
+    shared_spec = ServiceSpec(SHARED, workspace.root, (), (), workspace.shared, workspace.allow_outside_root)
+    shared, shared_errors, shared_warnings = load_service(shared_spec, workspace.root)
+    paths = {relative(other.directory, workspace.root) for other in workspace.services}
+    own = {source.path for source in shared.declared_sources}
+    handed = attribution(shared.declarations, paths | {"."}, own).get(service.path, [])
+    if not handed:
+        return service, errors, warnings
+    mine = {d.path for d in handed}
+    relevant = [d for d in shared_errors + shared_warnings if d.path in mine or d.path in own]
+    return with_shared(service, shared, handed), errors + [d for d in relevant if d in shared_errors], warnings + [
+        d for d in relevant if d in shared_warnings
+    ]
+
+
+def _attribute(services: list[Service], shared: Service) -> list[Service]:
+    """`services` with the declarations of the workspace's CI files (`shared`) added."""
+    own = {source.path for source in shared.declared_sources}
+    handed = attribution(shared.declarations, (service.path for service in services), own)
+    result = list(services)
+    if "." in handed and all(service.path != "." for service in services):
+        result.append(Service(SHARED, ".", (), ()))  # named after the root by _services
+    for index, service in enumerate(result):
+        if service.path in handed:
+            result[index] = with_shared(service, shared, handed[service.path])
+    return result
 
 
 def _service_path(spec: ServiceSpec, root: Path) -> str:
@@ -377,6 +531,10 @@ def _version_key(version: str | None) -> tuple[int, object]:
         return (1, Version(version))
     except (InvalidVersion, ValueError):
         return (2, version)
+
+
+def declaration_key(declaration: Declaration) -> tuple[str, int, str, str, str]:
+    return (declaration.path, declaration.line, declaration.environment, declaration.name, declaration.requirement)
 
 
 def _diagnostic_key(diagnostic: Diagnostic) -> tuple[str, int, str]:

@@ -134,11 +134,14 @@ def view(inventory: Inventory, target: Target) -> Inventory:
     """The inventory as installed for `target`: entries whose marker excludes it drop out."""
     if target.universal:
         return inventory
-    services = tuple(
-        Service.deferred(s.name, s.path, s.sources, s.ignored, s.fingerprint, _applying(s, target))
-        for s in inventory.services
-    )
+    services = tuple(_viewed(service, target) for service in inventory.services)
     return dataclasses.replace(inventory, services=services)
+
+
+def _viewed(service: Service, target: Target) -> Service:
+    fields = {f.name: service.__dict__[f.name] for f in dataclasses.fields(Service) if f.name != "packages"}
+    fields["declarations"] = tuple(d for d in service.declarations if applies(d.marker, target))
+    return Service.deferred(fields, _applying(service, target))
 
 
 def _applying(service: Service, target: Target) -> Callable[[], tuple[Package, ...]]:

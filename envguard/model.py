@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 from collections.abc import Callable
@@ -160,30 +161,34 @@ class Service:
     packages: tuple[Package, ...]
     # Sources found in the service directory but not read because a stronger record exists.
     ignored: tuple[Source, ...] = ()
+    # The files its declarations were read from (pyproject.toml, tox.ini, CI workflows, ...).
+    declared_sources: tuple[Source, ...] = ()
+    declarations: tuple[Declaration, ...] = ()
+    stale_locks: tuple[StaleLock, ...] = ()
     # A digest of every file the packages were read from, when the inventory cache recorded
     # them: the check cache keeps the service's results under it. Not part of its value.
     fingerprint: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def deferred(
-        cls,
-        name: str,
-        path: str,
-        sources: tuple[Source, ...],
-        ignored: tuple[Source, ...],
-        fingerprint: bytes | None,
-        packages: Callable[[], tuple[Package, ...]],
-    ) -> Service:
+    def deferred(cls, fields: dict[str, object], packages: Callable[[], tuple[Package, ...]]) -> Service:
         """A service whose packages are made by `packages` the first time they are read.
 
-        A warm `envguard check` takes most services' results from the check cache: making the
-        packages of all of them (tens of thousands of objects) would cost more than the rest
-        of the run.
+        `fields` are all its other fields. A warm `envguard check` takes most services' results
+        from the check cache: making the packages of all of them (tens of thousands of objects)
+        would cost more than the rest of the run.
         """
         service = object.__new__(cls)
-        fields = {"name": name, "path": path, "sources": sources, "ignored": ignored, "fingerprint": fingerprint}
         object.__setattr__(service, "__dict__", {**fields, "_packages": packages})
         return service
+
+    def evolved(self, **changes: object) -> Service:
+        """`dataclasses.replace`, but packages that are still deferred stay so."""
+        fields = dict(self.__dict__)
+        make = fields.pop("_packages", None)
+        if make is None or "packages" in changes:
+            return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        fields.update(changes)
+        return Service.deferred(fields, make)
 
     if not TYPE_CHECKING:  # mypy would take every misspelt attribute for this one
 

@@ -14,7 +14,9 @@ Merge semantics (`merge(base, override)`, used for `extends` chains and policy d
 * `plugins.also_plugins`: union;
 * `exceptions`: concatenated, base first;
 * `drift.rules`: the override's rules first, then the base's, because the first matching rule
-  decides and the more specific (overriding) file must get the first say.
+  decides and the more specific (overriding) file must get the first say;
+* `installs.unpinned` is a scalar; `installs.exempt` is replaced as a whole by a file that
+  writes it (a list that merged would make an exemption impossible to take back).
 
 A file reached twice (two files of a directory extending the same base) is applied once, at its
 first position.
@@ -64,6 +66,9 @@ MAX_EXTENDS: Final = 32
 
 BUILTIN_DISPLAY: Final = "<builtin>/default-policy.yaml"
 
+# Installers themselves: `pip install --upgrade pip` in every Dockerfile is not what drifts tests.
+DEFAULT_UNPINNED_EXEMPT: Final[tuple[str, ...]] = ("pip", "setuptools", "wheel")
+
 
 class PolicyError(EnvguardError):
     """An invalid or unreadable policy; str() is `file:line: key.path: message`.
@@ -111,8 +116,13 @@ class Policy:
     exceptions: tuple[Waiver, ...] = ()
     drift_default: DriftLevel = "same-major"
     drift_rules: tuple[DriftRule, ...] = ()
-    # Scalar keys some file wrote out ("pytest.allowed", "plugins.unknown", "drift.default"),
-    # so that merging never lets a default override a value the base chose.
+    # unpinned-install: its severity ("ignore" turns the rule off), and the packages (names or
+    # globs) that installs may leave unpinned.
+    unpinned: UnknownPlugins = "warning"
+    unpinned_exempt: tuple[str, ...] = DEFAULT_UNPINNED_EXEMPT
+    # Scalar keys some file wrote out ("pytest.allowed", "plugins.unknown", "drift.default",
+    # "installs.unpinned", "installs.exempt"), so that merging never lets a default override a
+    # value the base chose.
     explicit: frozenset[str] = frozenset()
 
 
@@ -196,6 +206,8 @@ def _policy_to_json(policy: Policy) -> dict[str, Any]:
         "exceptions": [dataclasses.asdict(w) for w in policy.exceptions],
         "drift_default": policy.drift_default,
         "drift_rules": [dataclasses.asdict(r) for r in policy.drift_rules],
+        "unpinned": policy.unpinned,
+        "unpinned_exempt": list(policy.unpinned_exempt),
         "explicit": sorted(policy.explicit),
     }
 
@@ -215,6 +227,8 @@ def _policy_from_json(data: dict[str, Any]) -> Policy:
         exceptions=tuple(Waiver(**tuples(w)) for w in data["exceptions"]),
         drift_default=data["drift_default"],
         drift_rules=tuple(DriftRule(**tuples(r)) for r in data["drift_rules"]),
+        unpinned=data["unpinned"],
+        unpinned_exempt=tuple(data["unpinned_exempt"]),
         explicit=frozenset(data["explicit"]),
     )
 
@@ -236,6 +250,8 @@ def merge(base: Policy, override: Policy) -> Policy:
         exceptions=_unique(base.exceptions + override.exceptions),
         drift_default=override.drift_default if "drift.default" in override.explicit else base.drift_default,
         drift_rules=_unique(override.drift_rules + base.drift_rules),
+        unpinned=override.unpinned if "installs.unpinned" in override.explicit else base.unpinned,
+        unpinned_exempt=override.unpinned_exempt if "installs.exempt" in override.explicit else base.unpinned_exempt,
         explicit=base.explicit | override.explicit,
     )
 
@@ -717,7 +733,8 @@ def _patterns(f: _File, node: _Node | None, key: str, parse: _Parse) -> tuple[st
 
 # --------------------------------------------------------------------------- one file
 
-_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "exceptions", "drift")
+_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "installs", "exceptions", "drift")
+_INSTALL_KEYS: Final = ("unpinned", "exempt")
 _PYTEST_KEYS: Final = ("allowed",)
 _PLUGIN_KEYS: Final = ("unknown", "approved", "denied", "also_plugins")
 _EXCEPTION_KEYS: Final = ("package", "services", "rule", "reason", "expires", "owner")
@@ -742,6 +759,7 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
     waivers = _items(f, fields.get("exceptions"), "exceptions")
     exceptions = tuple(_exception(f, item, path) for path, item in waivers)
     drift_default, drift_rules = _drift_section(f, fields.get("drift"), explicit)
+    unpinned, exempt = _installs_section(f, fields.get("installs"), explicit)
 
     extends = None
     if "extends" in fields:
@@ -758,9 +776,26 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
         exceptions=exceptions,
         drift_default=cast(DriftLevel, drift_default),
         drift_rules=drift_rules,
+        unpinned=cast(UnknownPlugins, unpinned),
+        unpinned_exempt=exempt,
         explicit=frozenset(explicit),
     )
     return _Layer(policy, extends)
+
+
+def _installs_section(f: _File, node: _Node | None, explicit: set[str]) -> tuple[str, tuple[str, ...]]:
+    if node is None:
+        return "warning", DEFAULT_UNPINNED_EXEMPT
+    fields = _fields(f, node, "installs", _INSTALL_KEYS)
+    unpinned = "warning"
+    if "unpinned" in fields:
+        unpinned = _choice(f, fields["unpinned"], "installs.unpinned", UNKNOWN_VALUES)
+        explicit.add("installs.unpinned")
+    exempt = DEFAULT_UNPINNED_EXEMPT
+    if "exempt" in fields:
+        exempt = _patterns(f, fields["exempt"], "installs.exempt", _waiver_package)
+        explicit.add("installs.exempt")
+    return unpinned, exempt
 
 
 def _version(f: _File, node: _Node) -> None:

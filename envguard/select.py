@@ -4,8 +4,8 @@ Every service is still loaded and compared (drift needs all of them); this modul
 what is shown and what counts for the exit code.
 
 * `--select` takes rule names (`unapproved-plugin`), codes (`EG101`) or code prefixes (`EG1`),
-  and the families `plugins` (EG1xx), `drift` (EG2xx), `exceptions` (EG3xx) and `environment`
-  (EG4xx). Each selector is expanded to the rule codes it covers.
+  and the families `plugins` (EG1xx), `drift` (EG2xx), `exceptions` (EG3xx), `environment`
+  (EG4xx) and `declared` (EG5xx). Each selector is expanded to the rule codes it covers.
 * An exception-* finding reports on a policy exception, and the exception names the rule it
   waives: it is kept when its own rule is selected, when the waived rule is selected, or when the
   exception waives every rule (no `rule:`). So `--select plugins` keeps an expired exception for
@@ -31,7 +31,13 @@ from envguard.rules.catalog import BY_CODE, BY_NAME, RULES
 
 __all__ = ["FAMILIES", "changed_services", "filter_findings", "parse_select"]
 
-FAMILIES: dict[str, str] = {"plugins": "EG1", "drift": "EG2", "exceptions": "EG3", "environment": "EG4"}
+FAMILIES: dict[str, str] = {
+    "plugins": "EG1",
+    "drift": "EG2",
+    "exceptions": "EG3",
+    "environment": "EG4",
+    "declared": "EG5",
+}
 _EXCEPTION_RULES = frozenset({"exception-expired", "exception-expiring", "exception-unused"})
 
 
@@ -90,6 +96,10 @@ def changed_services(
     readers: dict[str, set[str]] = {}
     for service in inventory.services:
         read = {source.path for source in service.sources} | {source.path for source in service.ignored}
+        # What declares its environments: its own declaring files, the CI files that install into
+        # it, and the requirements files those name.
+        read |= {source.path for source in service.declared_sources}
+        read |= {declaration.path for declaration in service.declarations}
         read |= set(reads[service.name]) if reads is not None else {package.path for package in service.packages}
         for path in read:
             readers.setdefault(normpath(path), set()).add(service.name)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from envguard.errors import SourceError, UsageError
 from envguard.model import Diagnostic, Source
+from envguard.declared import detect as declared_detect
 from envguard.sources import detect
 
 # Directories that never hold a service's own dependency records.
@@ -29,8 +30,12 @@ class ServiceSpec:
     directory: Path
     sources: tuple[Source, ...]
     ignored: tuple[Source, ...] = ()
+    # Files that declare what to install (pyproject.toml, tox.ini, ...; envguard.declared).
+    declared: tuple[Source, ...] = ()
     # Whether its records may include files above the workspace root (--allow-outside-root).
     allow_outside_root: bool = False
+    # Named in [tool.envguard] services: a service even if it turns out to declare nothing.
+    named: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,9 @@ class Workspace:
     config: Config
     errors: tuple[Diagnostic, ...] = ()
     allow_outside_root: bool = False
+    # The workspace's CI configuration (GitHub workflows and local actions, .gitlab-ci.yml):
+    # read once, each install given to the service of the directory it runs in.
+    shared: tuple[Source, ...] = ()
 
 
 def relative(path: Path, root: Path) -> str:
@@ -121,20 +129,61 @@ def discover(paths: list[Path], source_format: str | None = None, *, allow_outsi
             config = load_config(root)
         except SourceError as exc:
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
-    specs: list[tuple[Path, Source | None, list[Source], list[Source]]] = []
+    specs: list[_Found] = []
+    shared: tuple[Source, ...] = ()
     for path in paths:
         if path.is_dir():
             specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors))
+            if source_format is None and not shared:
+                shared = _shared_sources(root)
         else:
             resolved = path.resolve()
             shown = relative(resolved, root)
+            declaring = declared_detect.format_for_name(resolved.name) if source_format is None else None
+            if declaring is not None:
+                specs.append(_Found(resolved.parent, None, [], [], [Source(shown, declaring)]))
+                continue
             fmt = _format_of(str(resolved), detect.format_for_name(resolved.name), shown, source_format, errors)
             if fmt is not None:
-                specs.append((resolved.parent, None, [Source(shown, fmt)], []))
+                specs.append(_Found(resolved.parent, None, [Source(shown, fmt)], [], []))
     services = _name_services(specs, root)
     if allow_outside_root:
         services = tuple(dataclasses.replace(spec, allow_outside_root=True) for spec in services)
-    return Workspace(root, services, config, tuple(errors), allow_outside_root)
+    return Workspace(root, services, config, tuple(errors), allow_outside_root, shared)
+
+
+class _Found(NamedTuple):
+    """A directory discovery found: its configured name (if any) and its files by role."""
+
+    directory: Path
+    named: Source | None
+    chosen: list[Source]  # the records read
+    ignored: list[Source]  # weaker records present but not read
+    declared: list[Source]  # files that declare installs
+
+
+def _shared_sources(root: Path) -> tuple[Source, ...]:
+    """The CI configuration at the workspace root, in path order."""
+    found: list[Source] = []
+    workflows = root / declared_detect.GITHUB_WORKFLOWS
+    for name in _listed_files(workflows):
+        if name.endswith((".yml", ".yaml")):
+            found.append(Source(f"{declared_detect.GITHUB_WORKFLOWS}/{name}", "github"))
+    actions = root / declared_detect.GITHUB_ACTIONS
+    for directory, _, files in sorted(os.walk(actions)):
+        for name in sorted(files):
+            if name in ("action.yml", "action.yaml"):
+                found.append(Source(relative(Path(directory) / name, root), "github"))
+    if (root / declared_detect.GITLAB_CI).is_file():
+        found.append(Source(declared_detect.GITLAB_CI, "gitlab"))
+    return tuple(sorted(found, key=lambda source: source.path))
+
+
+def _listed_files(directory: Path) -> list[str]:
+    try:
+        return sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
+    except OSError:
+        return []
 
 
 def _root_of(paths: list[Path]) -> Path:
@@ -154,15 +203,20 @@ class _Listing(NamedTuple):
     subdirectories: list[os.DirEntry[str]]
 
 
-# File name -> (picked up by discovery, the format its name alone implies). A monorepo repeats the
-# same few names in every service: each distinct name is matched against the patterns once a run.
-_NameKinds = dict[str, tuple[bool, str | None]]
+# File name -> (picked up by discovery, the record format its name alone implies, the declaring
+# format it has). A monorepo repeats the same few names in every service: each distinct name is
+# matched against the patterns once a run.
+_NameKinds = dict[str, tuple[bool, str | None, str | None]]
+
+# Records that are locks: a requirements or freeze file beside one is what some install reads
+# instead, a declaration (envguard.declared.requirements), not a second record.
+_LOCKS = frozenset({"uv", "poetry", "pdm", "pipfile", "pylock"})
 
 
 def _discover_directory(
     top: Path, root: Path, config: Config, source_format: str | None, errors: list[Diagnostic]
-) -> list[tuple[Path, Source | None, list[Source], list[Source]]]:
-    found: list[tuple[Path, Source | None, list[Source], list[Source]]] = []
+) -> list[_Found]:
+    found: list[_Found] = []
     kinds: _NameKinds = {}
     if config.services and top == root:
         for name, rel in sorted(config.services.items()):
@@ -172,14 +226,82 @@ def _discover_directory(
                 continue
             listing = _scan_or_error(str(directory))
             shown = relative(directory, root)
-            chosen, ignored = _choose_sources(listing, str(directory), shown, source_format, kinds, errors)
-            found.append((directory, Source(name, "named"), chosen, ignored))
+            chosen, ignored, declared = _choose_sources(listing, str(directory), shown, source_format, kinds, errors)
+            found.append(_Found(directory, Source(name, "named"), chosen, ignored, declared))
         return found
     for shown, path, listing in _walk(str(top), relative(top, root), config.exclude):
-        chosen, ignored = _choose_sources(listing, path, shown, source_format, kinds, errors)
-        if chosen:
-            found.append((Path(path), None, chosen, ignored))
-    return found
+        chosen, ignored, declared = _choose_sources(listing, path, shown, source_format, kinds, errors)
+        if chosen or declared:
+            found.append(_Found(Path(path), None, chosen, ignored, declared))
+    return _fold_uv_members(found)
+
+
+def _fold_uv_members(found: list[_Found]) -> list[_Found]:
+    """Members of a uv workspace join the service of the workspace's uv.lock.
+
+    A member's pyproject.toml declares dependencies, which alone would make its directory a
+    service; but the root's uv.lock resolves it with the rest of the workspace, so its
+    declarations are that service's (and what lock-out-of-date compares the lock with).
+    """
+    roots = {f.directory: f for f in found if any(source.format == "uv" for source in f.chosen)}
+    if not roots:
+        return found
+    globs = {directory: _uv_member_globs(directory) for directory in roots}
+    folded: dict[Path, list[Source]] = {}
+    kept: list[_Found] = []
+    for item in found:
+        owner = None if item.chosen else _uv_owner(item.directory, globs)
+        if owner is None:
+            kept.append(item)
+        else:
+            folded.setdefault(owner, []).extend(item.declared)
+    return [
+        item._replace(declared=sorted(item.declared + folded[item.directory], key=lambda s: s.path))
+        if item.directory in folded
+        else item
+        for item in kept
+    ]
+
+
+def _uv_member_globs(directory: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`[tool.uv.workspace]` members and exclude globs of the project in `directory`, if readable.
+
+    Unreadable or malformed files fold nothing here; the pyproject reader reports them.
+    """
+    from envguard.sources._toml import parse_toml
+
+    try:
+        text = (directory / "pyproject.toml").read_text(encoding="utf-8")
+        data = parse_toml(text, "pyproject.toml")
+    except (OSError, UnicodeDecodeError, SourceError):
+        return (), ()
+    settings = data.get("tool", {}).get("uv", {}).get("workspace", {})
+    if not isinstance(settings, dict):
+        return (), ()
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = settings.get(key, [])
+        return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+    return strings("members"), strings("exclude")
+
+
+def _uv_owner(directory: Path, globs: dict[Path, tuple[tuple[str, ...], tuple[str, ...]]]) -> Path | None:
+    """The nearest workspace root whose member globs take in `directory`."""
+    for parent in directory.parents:
+        if parent not in globs:
+            continue
+        members, exclude = globs[parent]
+        parts = directory.relative_to(parent).parts
+        if any(_glob_matches(parts, g) for g in members) and not any(_glob_matches(parts, g) for g in exclude):
+            return parent
+    return None
+
+
+def _glob_matches(parts: tuple[str, ...], pattern: str) -> bool:
+    """A glob whose `*` stays within one path component, as uv's member globs are."""
+    wanted = [p for p in pattern.strip("/").split("/") if p not in ("", ".")]
+    return len(wanted) == len(parts) and all(fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted))
 
 
 def _walk(top: str, top_shown: str, exclude: tuple[str, ...]) -> list[tuple[str, str, _Listing | OSError]]:
@@ -272,18 +394,23 @@ def _choose_sources(
     source_format: str | None,
     kinds: _NameKinds,
     errors: list[Diagnostic],
-) -> tuple[list[Source], list[Source]]:
-    """The records read for a service directory, and the weaker ones present but not read."""
+) -> tuple[list[Source], list[Source], list[Source]]:
+    """The records read for a service directory, the weaker ones present but not read, and the
+    files that declare installs."""
     if isinstance(listing, OSError):
         errors.append(Diagnostic(shown, None, f"cannot list directory: {listing.strerror}"))
-        return [], []
+        return [], [], []
     # An entry whose type cannot be read is lost alone, and reported when it would have been read.
     for name, exc in listing.unreadable:
-        if _kind(name, kinds)[0]:
+        if _kind(name, kinds)[0] or _kind(name, kinds)[2]:
             errors.append(Diagnostic(_child(shown, name), None, f"cannot read file: {exc.strerror or exc}"))
     candidates: list[tuple[int, Source]] = []
+    declared: list[Source] = []
     for name in sorted(listing.files):
-        discoverable, by_name = _kind(name, kinds)
+        discoverable, by_name, declaring = _kind(name, kinds)
+        if declaring is not None and source_format is None:
+            declared.append(Source(_child(shown, name), declaring))
+            continue
         if source_format is None and not discoverable:
             continue
         if source_format is not None and not (discoverable or name.endswith(".txt")):
@@ -293,17 +420,29 @@ def _choose_sources(
         if fmt is not None:
             candidates.append((_rank(fmt), Source(file_shown, fmt)))
     if not candidates:
-        return [], []
+        return [], [], declared
     best = min(rank for rank, _ in candidates)
     chosen = [source for rank, source in candidates if rank == best]
-    ignored = [source for rank, source in candidates if rank != best]
-    return chosen, ignored
+    ignored = []
+    lock = chosen[0].format in _LOCKS
+    for rank, source in candidates:
+        if rank == best:
+            continue
+        if lock and source.format in ("requirements", "freeze"):
+            declared.append(Source(source.path, "requirements"))
+        else:
+            ignored.append(source)
+    return chosen, ignored, sorted(declared, key=lambda source: source.path)
 
 
-def _kind(name: str, kinds: _NameKinds) -> tuple[bool, str | None]:
+def _kind(name: str, kinds: _NameKinds) -> tuple[bool, str | None, str | None]:
     kind = kinds.get(name)
     if kind is None:
-        kind = kinds[name] = (detect.is_discoverable(name), detect.format_for_name(name))
+        kind = kinds[name] = (
+            detect.is_discoverable(name),
+            detect.format_for_name(name),
+            declared_detect.format_for_name(name),
+        )
     return kind
 
 
@@ -333,36 +472,46 @@ def _format_of(
         return None
 
 
-def _name_services(
-    specs: list[tuple[Path, Source | None, list[Source], list[Source]]], root: Path
-) -> tuple[ServiceSpec, ...]:
+def _name_services(specs: list[_Found], root: Path) -> tuple[ServiceSpec, ...]:
     """Directory names, or root-relative paths for services whose directory names collide."""
-    base_names: dict[Path, str] = {}
-    for directory, named, _, _ in specs:
-        if named is not None:
-            base_names[directory] = named.path
-        else:
-            base_names[directory] = directory.name or relative(directory, root)
-    counts: dict[str, int] = {}
-    for directory, named, _, _ in specs:
-        if named is None:
-            counts[base_names[directory]] = counts.get(base_names[directory], 0) + 1
+    names = service_names([(found.directory, found.named.path if found.named else None) for found in specs], root)
     services: dict[str, ServiceSpec] = {}
-    for directory, named, chosen, ignored in specs:
-        name = base_names[directory]
+    for found, name in zip(specs, names):
+        if name in services:
+            existing = services[name]
+            services[name] = dataclasses.replace(
+                existing,
+                sources=_merged(existing.sources, found.chosen),
+                declared=_merged(existing.declared, found.declared),
+            )
+            continue
+        services[name] = ServiceSpec(
+            name,
+            found.directory,
+            _merged((), found.chosen),
+            _merged((), found.ignored),
+            _merged((), found.declared),
+            named=found.named is not None,
+        )
+    return tuple(services[name] for name in sorted(services))
+
+
+def _merged(existing: tuple[Source, ...], more: list[Source]) -> tuple[Source, ...]:
+    return tuple(sorted(set(existing) | set(more), key=lambda s: s.path))
+
+
+def service_names(directories: list[tuple[Path, str | None]], root: Path) -> list[str]:
+    """The name of each service directory (with its configured name, if any), in the same order.
+
+    A directory's own name, or its path relative to the root where two services would share one.
+    """
+    base_names = [named if named is not None else directory.name or relative(directory, root) for directory, named in directories]
+    counts = collections.Counter(name for name, (_, named) in zip(base_names, directories) if named is None)
+    names = []
+    for name, (directory, named) in zip(base_names, directories):
         if named is None and counts[name] > 1:
             name = relative(directory, root)
             if name == ".":
                 name = directory.name
-        if name in services:
-            existing = services[name]
-            merged = tuple(sorted(set(existing.sources) | set(chosen), key=lambda s: s.path))
-            services[name] = ServiceSpec(name, existing.directory, merged, existing.ignored)
-            continue
-        services[name] = ServiceSpec(
-            name,
-            directory,
-            tuple(sorted(chosen, key=lambda s: s.path)),
-            tuple(sorted(ignored, key=lambda s: s.path)),
-        )
-    return tuple(services[name] for name in sorted(services))
+        names.append(name)
+    return names

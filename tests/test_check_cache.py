@@ -90,8 +90,8 @@ def _remove_service(root: Path) -> None:
 
 
 def _add_service(root: Path) -> None:
-    shutil.copytree(root / "services" / "billing", root / "services" / "payments")
-    _replace(root / "services" / "payments" / "uv.lock", 'version = "8.4.2"', 'version = "8.3.5"')
+    shutil.copytree(root / "services" / "billing", root / "services" / "payroll")
+    _replace(root / "services" / "payroll" / "uv.lock", 'version = "8.4.2"', 'version = "8.3.5"')
 
 
 def _require_plugin_in_config(root: Path) -> None:
@@ -197,7 +197,7 @@ def test_a_warm_run_redoes_only_what_changed(tmp_path: Path, monkeypatch: pytest
     root = _workspace(tmp_path)
     counts = _Counts(monkeypatch)
     _check(root, cache=True)
-    assert len(counts.assessed) == 8 and len(counts.compared) > 50
+    assert len(counts.assessed) == 11 and len(counts.compared) > 50
     counts.reset()
     _check(root, cache=True)
     assert (counts.assessed, counts.compared) == ([], [])

@@ -161,3 +161,24 @@ def test_text_report_of_a_changed_service(capsys: pytest.CaptureFixture[str]) ->
 def test_usage_errors(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+WORKFLOW = """\
+on: push
+jobs:
+  billing:
+    runs-on: ubuntu-latest
+    steps:
+      - name: Install
+        working-directory: services/billing
+        run: pip install -r requirements-ci.txt
+"""
+
+
+def test_a_changed_workflow_reports_the_services_it_installs_into(capsys: pytest.CaptureFixture[str]) -> None:
+    write(Path(".github/workflows/test.yml"), WORKFLOW)
+    write(Path("services/billing/requirements-ci.txt"), "pytest-rerunfailures==16.1\n")
+    expected = [("EG101", "billing", "pytest-rerunfailures"), ("EG201", "notifications", "pytest")]
+    assert check("--changed", ".github/workflows/test.yml", capsys=capsys) == (1, expected, "")
+    # The requirements file the step installs belongs to billing too.
+    assert check("--changed", "services/billing/requirements-ci.txt", capsys=capsys) == (1, expected, "")

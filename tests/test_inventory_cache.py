@@ -19,8 +19,11 @@ from tests.kit import BILLING_LOCK, NOTIFICATIONS_LOCK, ORDERS_LOCK, PLAIN_REQUI
 
 
 def _workspace(root: Path) -> Path:
-    add_service(root, "billing", BILLING_LOCK)
-    add_service(root, "orders", ORDERS_LOCK)
+    billing = add_service(root, "billing", BILLING_LOCK)
+    # Declarations are cached with the records: a tox environment, a requirements file beside a lock.
+    write(billing / "tox.ini", "[testenv]\ndeps =\n    pytest==8.3.5\n    cov: pytest-cov\n[tox]\nenv_list = py312-cov\n")
+    orders = add_service(root, "orders", ORDERS_LOCK)
+    write(orders / "requirements-ci.txt", "pytest-randomly==3.16.0\n")
     add_service(root, "notifications", NOTIFICATIONS_LOCK)
     search = add_service(root, "search", PLAIN_REQUIREMENTS)
     write(search / "requirements-dev.txt", "-r requirements.txt\npytest-timeout==2.4.0\n")
@@ -70,6 +73,23 @@ def test_a_changed_lockfile_is_read_again(tmp_path: Path) -> None:
     assert inventory == _plain(root)
     orders = next(s for s in inventory.services if s.name == "orders")
     assert any(p.version == "8.4.3" for p in orders.packages)
+
+
+def test_a_changed_declaring_file_is_read_again(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    first, _ = _cached(root)
+    billing = next(s for s in first.services if s.name == "billing")
+    assert [(d.name, d.environment) for d in billing.declarations] == [
+        ("pytest", "services/billing/tox.ini [testenv:py312-cov]"),
+        ("pytest-cov", "services/billing/tox.ini [testenv:py312-cov]"),
+    ]
+    tox = root / "services" / "billing" / "tox.ini"
+    tox.write_text(tox.read_text(encoding="utf-8").replace("8.3.5", "8.4.2"), encoding="utf-8")
+    assert _hits(root) == (3, 1)
+    inventory, _ = _cached(root)
+    assert inventory == _plain(root)
+    billing = next(s for s in inventory.services if s.name == "billing")
+    assert billing.declarations[0].version == "8.4.2"
 
 
 def test_a_changed_include_is_read_again(tmp_path: Path) -> None:
@@ -194,7 +214,9 @@ def test_worker_processes_give_the_same_inventory(tmp_path: Path, jobs: int | No
 
 def test_pack_and_unpack_round_trip(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
-    for service in _plain(root).services:
+    services = _plain(root).services
+    assert sum(len(s.declarations) for s in services) == 3
+    for service in services:
         result = (service, [], [])
         assert cache_module.unpack(cache_module.pack(result)) == result
 

@@ -44,7 +44,9 @@ def test_lockfile_wins_over_exported_requirements(tmp_path: Path) -> None:
     write(tmp_path / "svc/poetry.lock")
     (service,) = discover([tmp_path]).services
     assert service.sources == (Source("svc/uv.lock", "uv"),)
-    assert service.ignored == (Source("svc/poetry.lock", "poetry"), Source("svc/requirements.txt", "freeze"))
+    assert service.ignored == (Source("svc/poetry.lock", "poetry"),)
+    # A requirements file beside a lock is what some install reads: read as its declarations.
+    assert service.declared == (Source("svc/requirements.txt", "requirements"),)
 
 
 def test_precedence_follows_the_documented_order(tmp_path: Path) -> None:
@@ -164,7 +166,9 @@ def test_each_directory_is_listed_once(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(os, "scandir", scandir)
     assert names(tmp_path) == ["billing", "orders"]
-    assert len(listed) == len(set(listed)) == 5  # the root, docs, services and its two services
+    # The root, docs, services and its two services, and the two places of CI files at the root.
+    assert len(listed) == len(set(listed)) == 7
+    assert {os.path.relpath(path, tmp_path) for path in listed} >= {".github/workflows", ".github/actions"}
 
 
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")

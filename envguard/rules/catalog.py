@@ -25,7 +25,8 @@ RULES: tuple[Rule, ...] = (
         "EG101",
         "unapproved-plugin",
         Severity.WARNING,
-        "A pytest plugin that the policy does not list under plugins.approved.",
+        "A pytest plugin that the policy does not list under plugins.approved, locked in a record or "
+        "declared (a pyproject extra or group, tox, nox, a CI step, a Dockerfile).",
         "Every installed pytest plugin runs inside every test session: it can add fixtures, reorder or skip "
         "tests, and change results. A plugin nobody reviewed makes CI results of one service incomparable "
         "with the others. Severity follows plugins.unknown (error, warning or ignore).",
@@ -37,7 +38,9 @@ RULES: tuple[Rule, ...] = (
         "EG102",
         "plugin-version-not-allowed",
         Severity.ERROR,
-        "An approved pytest plugin locked at a version outside its approved specifier.",
+        "An approved pytest plugin locked at a version outside its approved specifier, or declared with a "
+        "specifier that admits none of the approved versions (an error) or, where no record pins it, also "
+        "versions outside them (a warning).",
         "Plugin behaviour changes between major versions (pytest-asyncio's default mode, pytest-cov's "
         "options); a service outside the reviewed range tests under different rules.",
         "Move the plugin into the approved range with the service's locking tool, or widen the range in the "
@@ -55,7 +58,8 @@ RULES: tuple[Rule, ...] = (
         "EG104",
         "pytest-version-not-allowed",
         Severity.ERROR,
-        "pytest itself locked at a version outside pytest.allowed.",
+        "pytest itself locked at a version outside pytest.allowed, or declared with a specifier that admits "
+        "none of the allowed versions (an error) or, where no record pins it, also others (a warning).",
         "pytest major versions remove deprecated behaviour and change collection; services on different "
         "majors do not run the same test semantics, and plugins drop support for old majors.",
         "Upgrade (or pin) pytest into the allowed range with the service's locking tool.",
@@ -146,6 +150,44 @@ RULES: tuple[Rule, ...] = (
         "A pytest11 entry-point name registered by two distributions; pytest loads only one of them.",
         "The plugin that loses is silently ignored, so tests run without fixtures or hooks someone relies on.",
         "Remove one of the distributions, or block one with `-p no:NAME` after review.",
+    ),
+    Rule(
+        "EG501",
+        "unpinned-install",
+        Severity.WARNING,
+        "A CI step, Dockerfile, tox environment or nox session installs a package without an exact pin (==) "
+        "and without a constraints file that pins it (-c, --constraint, PIP_CONSTRAINT, UV_CONSTRAINT), hash "
+        "checking (--require-hashes) or a pinned -r file. Severity follows installs.unpinned; installs.exempt "
+        "lists packages that may stay unpinned (pip, setuptools and wheel by default).",
+        "An unpinned install resolves afresh on every run: the same commit tests against whatever was "
+        "released that morning, and two runners of one pipeline can test different versions. hadolint's "
+        "DL3013 says the same of Dockerfiles; envguard also follows -r and -c files.",
+        "Pin it (name==version, the version the service's lock records where it has one), install from a "
+        "lock or a pinned requirements file, or pass a constraints file that pins it.",
+    ),
+    Rule(
+        "EG502",
+        "lock-out-of-date",
+        Severity.ERROR,
+        "A lock that no longer matches its manifest, decided offline as the locker's own check does: uv.lock "
+        "against pyproject.toml (uv lock --check), poetry.lock's content-hash (poetry check --lock), pdm.lock's "
+        "content_hash (pdm lock --check), Pipfile.lock's _meta.hash (pipenv verify).",
+        "A stale lock installs something else than the manifest asks for, and the next person who locks gets "
+        "a surprise diff; CI built from it tests an environment nobody declared.",
+        "Run the locker in the service directory (uv lock, poetry lock, pdm lock, pipenv lock) and commit the "
+        "lock with the manifest.",
+    ),
+    Rule(
+        "EG503",
+        "environment-mismatch",
+        Severity.ERROR,
+        "An install declared beside a record (a CI step, Dockerfile, tox or nox environment, a requirements "
+        "file next to a lock) pins a package at a version the record does not hold, or asks for a range that "
+        "none of the record's versions satisfies.",
+        "CI then tests something else than what was locked: the lock says 8.4.2, the pipeline installs "
+        "7.4.4, and a bug that only one of them has passes review.",
+        "Install from the lock (uv sync --locked, poetry install --sync, pdm sync, pipenv sync, pip install -r "
+        "the compiled file), or move the declared pin to the locked version.",
     ),
     Rule(
         "EG301",

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envguard.model import Finding, Service
+from envguard.model import Finding, Package, Service, Severity
 from envguard.policy import Policy
-from envguard.rules._common import by_version, finding, locations, shown_version
-from envguard.versions import satisfies
+from envguard.rules._common import by_version, finding, judge, locations, shown_version
 
 
 def denied_findings(service: Service, policy: Policy) -> Iterator[Finding]:
@@ -28,14 +27,26 @@ def pytest_version_findings(service: Service, policy: Policy) -> Iterator[Findin
     if allowed is None:
         return
     pytest = [p for p in service.packages if p.name == "pytest" and p.is_third_party]
-    for (name, version), entries in sorted(by_version(pytest).items(), key=lambda i: i[0][1] or ""):
-        if version is not None and satisfies(version, allowed):
+    grouped: dict[tuple[str | None, str | None], list[Package]] = {}
+    for package in pytest:
+        grouped.setdefault((package.version, package.specifier or None), []).append(package)
+    for (version, specifier), entries in sorted(grouped.items(), key=lambda i: (i[0][0] or "", i[0][1] or "")):
+        verdict, example = judge(version, specifier, allowed)
+        if verdict == "within":
             continue
+        if version is not None or verdict == "outside":
+            what = version if version is not None else f"required as pytest{specifier}, which admits no version in"
+            message = f"pytest {what} is outside pytest.allowed {allowed}" if version else f"pytest is {what} pytest.allowed {allowed}"
+            yield finding("pytest-version-not-allowed", service.name, "pytest", version, message, locations(entries))
+            continue
+        why = f"required as pytest{specifier}, which also admits versions outside" if specifier else "not pinned in the record, so nothing keeps it within"
         yield finding(
             "pytest-version-not-allowed",
             service.name,
-            name,
-            version,
-            f"pytest {shown_version(version)} is outside pytest.allowed {allowed}",
+            "pytest",
+            None,
+            f"pytest is {why} pytest.allowed {allowed}" + (f" (it admits {example}, for example)" if example else ""),
             locations(entries),
+            severity=Severity.WARNING,
+            hint="Pin pytest at an allowed version (or lock it).",
         )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envguard.model import Finding, Location, NormalizedName, Package, Service, Severity
+from envguard.model import Finding, Kind, Location, NormalizedName, Package, Service, Severity
 from envguard.plugins import PluginUse
 from envguard.policy import Policy
 from envguard.pytest_config import PytestConfig
-from envguard.rules._common import by_version, finding, locations, shown_version
+from envguard.rules._common import by_version, finding, judge, locations, shown_version
 from envguard.versions import satisfies
 
 _RECOGNISED = {
@@ -41,7 +41,11 @@ def plugin_findings(service: Service, uses: tuple[PluginUse, ...], policy: Polic
             continue  # denied-package says it, with the policy's reason
         where = locations(entries)
         if name in policy.approved:
-            yield from _version_finding(service.name, name, version, policy.approved[name], where)
+            for specifier, same in _by_specifier(entries).items():
+                registry = all(p.kind is Kind.REGISTRY for p in same)
+                yield from _version_finding(
+                    service.name, name, version, specifier, registry, policy.approved[name], locations(same)
+                )
         elif policy.unknown != "ignore":
             yield finding(
                 "unapproved-plugin",
@@ -55,12 +59,45 @@ def plugin_findings(service: Service, uses: tuple[PluginUse, ...], policy: Polic
             )
 
 
+def _by_specifier(entries: list[Package]) -> dict[str | None, list[Package]]:
+    """Entries without a version, apart by the specifier their requirement line gives (if any)."""
+    grouped: dict[str | None, list[Package]] = {}
+    for package in entries:
+        grouped.setdefault(package.specifier or None, []).append(package)
+    return grouped
+
+
 def _version_finding(
-    service: str, name: str, version: str | None, allowed: str, where: tuple[Location, ...]
+    service: str,
+    name: str,
+    version: str | None,
+    specifier: str | None,
+    registry: bool,
+    allowed: str,
+    where: tuple[Location, ...],
 ) -> Iterator[Finding]:
-    if allowed == "*":
+    verdict, example = judge(version, specifier, allowed)
+    if verdict == "within":
         return
-    if version is None:
+    if version is not None:
+        yield finding(
+            "plugin-version-not-allowed",
+            service,
+            name,
+            version,
+            f"approved plugin {name} {version} is outside its approved range {allowed}",
+            where,
+        )
+    elif verdict == "outside":
+        yield finding(
+            "plugin-version-not-allowed",
+            service,
+            name,
+            None,
+            f"approved plugin {name} is required as {name}{specifier}, which admits no version in its approved range {allowed}",
+            where,
+        )
+    elif not registry and not specifier:
         # A VCS or path install cannot be compared with a range: say so rather than pass it.
         yield finding(
             "plugin-version-not-allowed",
@@ -72,14 +109,22 @@ def _version_finding(
             severity=Severity.WARNING,
             hint="Lock the plugin from the package index at an approved version.",
         )
-    elif not satisfies(version, allowed):
+    else:
+        # A requirement line without a pin: the version is whatever the next install resolves.
+        why = (
+            f"is required as {name}{specifier}, which also admits versions outside"
+            if specifier
+            else "is required without a version, so nothing keeps it within"
+        )
         yield finding(
             "plugin-version-not-allowed",
             service,
             name,
-            version,
-            f"approved plugin {name} {version} is outside its approved range {allowed}",
+            None,
+            f"approved plugin {name} {why} its approved range {allowed}" + (f" (it admits {example}, for example)" if example else ""),
             where,
+            severity=Severity.WARNING,
+            hint="Pin the plugin at an approved version (or lock it from the package index).",
         )
 
 

@@ -118,12 +118,12 @@ def test_monorepo_pytest_exact(monorepo: Inventory) -> None:
     pytest_finding = next(f for f in findings if f.package == "pytest")
     assert pytest_finding.rule == "EG201"
     assert pytest_finding.name == "version-drift"
-    assert pytest_finding.service == "billing, gateway, inventory, notifications, orders, reports, search"
+    assert pytest_finding.service == "billing, gateway, inventory, notifications, orders, reports, runner, search"
     assert pytest_finding.version is None
     assert pytest_finding.message == (
         "pytest is not on the same version across services (drift rule policy.yaml:4 requires exact): "
         "analytics 9.2.0; billing 8.4.2; gateway 8.4.2; inventory 8.3.5; notifications 7.4.4; orders 8.4.2; "
-        "reports 8.4.2; search 8.4.2. Suggested target: 9.2.0, the highest version in use."
+        "reports 8.4.2; runner 8.4.2; search 8.4.2. Suggested target: 9.2.0, the highest version in use."
     )
     assert pytest_finding.hint.splitlines() == [
         "billing: uv lock --upgrade-package pytest==9.2.0",
@@ -132,6 +132,7 @@ def test_monorepo_pytest_exact(monorepo: Inventory) -> None:
         "notifications: pipenv install --dev pytest==9.2.0",
         "orders: poetry add --group dev pytest@9.2.0",
         "reports: set pytest==9.2.0 in services/reports/requirements.txt",
+        "runner: pip-compile --upgrade-package pytest==9.2.0",
         "search: pip-compile --upgrade-package pytest==9.2.0",
     ]
     assert pytest_finding.locations == (
@@ -141,6 +142,7 @@ def test_monorepo_pytest_exact(monorepo: Inventory) -> None:
         Location("services/notifications/Pipfile.lock", 751),
         Location("services/orders/poetry.lock", 1039),
         Location("services/reports/requirements.txt", 13),
+        Location("services/runner/requirements-runner.txt", 21),
         Location("services/search/requirements.txt", 412),
     )
     # pytest-* under exact too: every plugin locked at two versions or more is reported.
@@ -154,7 +156,7 @@ def test_monorepo_pytest_cov_same_major(monorepo: Inventory) -> None:
     assert cov.message == (
         "pytest-cov is not on the same major version across services (drift.default requires same-major): "
         "analytics 7.1.0; billing 7.1.0; gateway 5.0.0; inventory 7.1.0; notifications 4.1.0; orders 6.3.0; "
-        "reports 5.0.0; search 7.1.0. Suggested target: 7.1.0, the highest version in use."
+        "reports 5.0.0; runner 7.1.0; search 7.1.0. Suggested target: 7.1.0, the highest version in use."
     )
     assert cov.hint.splitlines() == [
         "gateway: poetry add pytest-cov@7.1.0",
@@ -170,7 +172,7 @@ def test_monorepo_pytest_cov_same_major(monorepo: Inventory) -> None:
     ]
     # pytest 7/8/9 differ in major too; 8.3.5 and 8.4.2 do not.
     pytest_finding = next(f for f in findings if f.package == "pytest")
-    assert pytest_finding.service == "billing, gateway, inventory, notifications, orders, reports, search"
+    assert pytest_finding.service == "billing, gateway, inventory, notifications, orders, reports, runner, search"
 
 
 def test_monorepo_same_minor_catches_minor_drift(monorepo: Inventory) -> None:
@@ -227,7 +229,7 @@ def test_monorepo_policy_approved_range_limits_the_suggestion(monorepo: Inventor
     pol = policy(approved={normalize("pytest-cov"): ">=5,<7"})
     cov = next(f for f in run(monorepo, pol)[0] if f.package == "pytest-cov")
     assert cov.message.endswith("Suggested target: 6.3.0, the highest version in use within plugins.approved >=5,<7.")
-    assert cov.service == "analytics, billing, gateway, inventory, notifications, reports, search"
+    assert cov.service == "analytics, billing, gateway, inventory, notifications, reports, runner, search"
     assert "billing: uv lock --upgrade-package pytest-cov==6.3.0" in cov.hint.splitlines()
 
 
@@ -243,13 +245,13 @@ def test_monorepo_matrix(monorepo: Inventory) -> None:
     findings, _ = run(monorepo, pol)
     matrix = drift_matrix(monorepo, pol, UNIVERSAL, findings)
     assert matrix.services == (
-        "analytics", "billing", "gateway", "inventory", "notifications", "orders", "reports", "search"
+        "analytics", "billing", "gateway", "inventory", "notifications", "orders", "reports", "runner", "search"
     )  # fmt: skip
     assert [row.package for row in matrix.rows] == ["pytest", "pytest-asyncio", "pytest-cov", "starlette"]
     assert matrix.rows[0] == DriftRow(
-        "pytest", ("9.2.0", "8.4.2", "8.4.2", "8.3.5", "7.4.4", "8.4.2", "8.4.2", "8.4.2"), "exact"
+        "pytest", ("9.2.0", "8.4.2", "8.4.2", "8.3.5", "7.4.4", "8.4.2", "8.4.2", "8.4.2", "8.4.2"), "exact"
     )
-    assert matrix.rows[1] == DriftRow("pytest-asyncio", ("", "", "0.23.8", "1.3.0", "", "", "", ""), "same-major")
+    assert matrix.rows[1] == DriftRow("pytest-asyncio", ("", "", "0.23.8", "1.3.0", "", "", "", "", ""), "same-major")
     # Only the rows of the findings given, and only the columns they use.
     asyncio = [f for f in findings if f.package == "pytest-asyncio"]
     assert drift_matrix(monorepo, pol, UNIVERSAL, asyncio) == DriftMatrix(

@@ -1,0 +1,61 @@
+"""envguard.inventory: declarations beside records, CI installs handed to services, services named after loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from envguard.inventory import attribution, load_inventory
+from envguard.model import Declaration, Kind, NormalizedName
+from tests.kit import BILLING_LOCK, add_service, write
+
+WORKFLOW = ".github/workflows/ci.yml"
+
+
+def declared(path: str, line: int, directory: str | None, name: str = "pytest-cov") -> Declaration:
+    return Declaration(
+        NormalizedName(name), name, None, None, Kind.REGISTRY, None, f"{WORKFLOW} job test, step Install", "github",
+        path, line, install=True, directory=directory,
+    )
+
+
+def test_an_install_belongs_to_the_service_of_the_requirements_file_it_reads() -> None:
+    item = declared("services/billing/requirements-ci.txt", 1, ".")
+    assert attribution([item], ["services/billing", "services/orders", "."], {WORKFLOW}) == {"services/billing": [item]}
+
+
+def test_else_to_the_deepest_service_it_runs_in() -> None:
+    items = [declared(WORKFLOW, 3, "services/billing/src"), declared(WORKFLOW, 4, "services"), declared(WORKFLOW, 5, None)]
+    handed = attribution(items, ["services/billing", "services"], {WORKFLOW})
+    assert handed == {"services/billing": [items[0]], "services": [items[1]], ".": [items[2]]}
+
+
+def test_else_to_the_root() -> None:
+    item = declared(WORKFLOW, 3, "tools/lint")
+    assert attribution([item], ["services/billing"], {WORKFLOW}) == {".": [item]}
+
+
+def test_a_requirements_file_beside_a_lock_is_a_declaration(tmp_path: Path) -> None:
+    add_service(tmp_path, "billing", BILLING_LOCK, extra={"requirements-ci.txt": "pytest-randomly==3.16.0\n"})
+    inventory = load_inventory([tmp_path])
+    (service,) = inventory.services
+    assert [s.path for s in service.sources] == ["services/billing/uv.lock"]
+    assert service.ignored == ()
+    assert [(d.name, d.version, d.environment, d.origin, d.line) for d in service.declarations] == [
+        ("pytest-randomly", "3.16.0", "services/billing/requirements-ci.txt", "requirements", 1)
+    ]
+
+
+def test_requirements_without_a_lock_stay_the_record(tmp_path: Path) -> None:
+    add_service(tmp_path, "search", extra={"requirements.txt": "pytest==8.4.2\n", "requirements-dev.txt": "pytest-cov==7.1.0\n"})
+    (service,) = load_inventory([tmp_path]).services
+    assert [s.format for s in service.sources] == ["freeze", "freeze"]  # only exact pins: freeze output
+    assert service.declarations == ()
+
+
+def test_a_directory_that_declares_nothing_is_no_service_and_takes_no_name(tmp_path: Path) -> None:
+    add_service(tmp_path, "api", BILLING_LOCK)
+    write(tmp_path / "tools/api/requirements-ci.txt", "")  # no lock: an empty record, still a service
+    write(tmp_path / "lint/api/tox.ini", "[flake8]\nmax-line-length = 100\n")  # declares nothing
+    write(tmp_path / "pyproject.toml", "[tool.envguard]\nexclude = ['tools/*']\n")
+    inventory = load_inventory([tmp_path])
+    assert [service.name for service in inventory.services] == ["api"]
