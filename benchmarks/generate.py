@@ -9,7 +9,9 @@ about 100-300 KB and a pip-compile file with hashes 10-40 KB.
 Drift and plugins are controlled: `drift` is the share of services that move one of the shared
 packages (pytest, a plugin, a library) off the common version; `unknown_plugins` the share that
 add a plugin the policy does not approve (pytest-randomly, pytest-sugar). The same seed gives the
-same bytes.
+same bytes. Beside the records, services carry the files that declare test environments
+(pyproject.toml, Pipfile, tox.ini, Dockerfile, noxfile.py), and the root a CI workflow and a
+pre-commit configuration.
 
     python benchmarks/generate.py OUT --services 500 [--seed 0] [--drift 0.1] [--unknown-plugins 0.05]
 """
@@ -507,6 +509,72 @@ drift:
 """
 
 
+# --------------------------------------------------------------------------------------------
+# Declared environments: what real monorepos carry beside their locks (issue 12). Every seventh
+# service has a tox.ini, every tenth a test Dockerfile, every twentieth a noxfile; the root has a
+# CI workflow with a job for every tenth service and a pre-commit configuration.
+
+
+def _pin(service: ServicePlan, key: str) -> str:
+    return f"{key}=={service.versions[key]}" if key in service.versions else key
+
+
+def _tox(service: ServicePlan) -> str:
+    plugins = [k for k in service.dev if k != "pytest"]
+    deps = "".join(f"    {_pin(service, k)}\n" for k in ["pytest", *plugins[1:]])
+    cov = f"    cov: {_pin(service, 'pytest-cov')}\n" if "pytest-cov" in service.versions else "    cov: pytest-cov\n"
+    return (
+        "[tox]\nenv_list = py{311,312}-{cov,nocov}\n\n[testenv]\npackage = skip\n"
+        f"deps =\n{deps}{cov}commands = pytest {{posargs}}\n\n[flake8]\nmax-line-length = 100\n"
+    )
+
+
+def _dockerfile(service: ServicePlan) -> str:
+    record = RECORD[service.fmt]
+    requirements = f"COPY {record} /app/{record}\nRUN pip install --no-cache-dir -r /app/{record}\n" if record == "requirements.txt" else ""
+    return (
+        "# syntax=docker/dockerfile:1\nFROM python:3.12-slim AS base\nARG PIP_NO_CACHE_DIR=1\nWORKDIR /app\n\n"
+        f"FROM base AS test\n{requirements}RUN pip install --upgrade pip \\\n"
+        f" && pip install {_pin(service, 'pytest')} \\\n    {' '.join(_pin(service, k) for k in service.dev[1:3])} pytest-timeout\n"
+        'CMD ["pytest", "-q"]\n'
+    )
+
+
+def _noxfile(service: ServicePlan) -> str:
+    deps = ", ".join(f'"{_pin(service, k)}"' for k in service.dev)
+    return (
+        "import nox\n\nTEST_DEPS = [" + deps + "]\n\n\n"
+        '@nox.session(python=["3.11", "3.12"])\ndef tests(session):\n    session.install(*TEST_DEPS)\n'
+        '    session.run("pytest")\n'
+    )
+
+
+def _workflow(plans: list[ServicePlan]) -> str:
+    jobs = []
+    for index, service in enumerate(plans):
+        if index % 10:
+            continue
+        install = f"pip install -r {RECORD[service.fmt]}" if RECORD[service.fmt] == "requirements.txt" else "pip install ."
+        jobs.append(
+            f"  test-{service.name}:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n"
+            f"        working-directory: services/{service.name}\n    steps:\n      - uses: actions/checkout@v4\n"
+            "      - uses: actions/setup-python@v5\n        with: {python-version: '3.12'}\n"
+            f"      - name: Install\n        run: |\n          python -m pip install --upgrade pip\n          {install}\n"
+            f"          pip install pytest-cov {_pin(service, 'pytest')}\n      - run: pytest -q\n"
+        )
+    return "name: test\non: [push, pull_request]\njobs:\n" + "\n".join(jobs)
+
+
+_PRE_COMMIT = """\
+repos:
+  - repo: https://github.com/pre-commit/mirrors-mypy
+    rev: v1.13.0
+    hooks:
+      - id: mypy
+        additional_dependencies: [types-requests==2.32.0.20241016, types-PyYAML==6.0.12.20240917]
+"""
+
+
 def generate(
     root: Path, services: int, *, seed: int = 0, drift: float = 0.1, unknown_plugins: float = 0.05,
     formats: dict[str, float] | None = None,
@@ -518,12 +586,53 @@ def generate(
     (root / "policies").mkdir(parents=True)
     (root / "policies" / "envguard.yaml").write_text(_POLICY, encoding="utf-8")
     (root / "README.md").write_text(f"Synthetic monorepo: {services} services, seed {seed}.\n", encoding="utf-8")
-    for service in plans:
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / ".github" / "workflows" / "test.yml").write_text(_workflow(plans), encoding="utf-8")
+    (root / ".pre-commit-config.yaml").write_text(_PRE_COMMIT, encoding="utf-8")
+    for index, service in enumerate(plans):
         directory = root / "services" / service.name
         directory.mkdir(parents=True)
-        for name, content in _WRITERS[service.fmt](service, dists).items():
+        files = _WRITERS[service.fmt](service, dists)
+        if index % 7 == 3:
+            files["tox.ini"] = _tox(service)
+        if index % 10 == 5:
+            files["Dockerfile"] = _dockerfile(service)
+        if index % 20 == 11:
+            files["noxfile.py"] = _noxfile(service)
+        for name, content in _fresh(service, files, directory).items():
             (directory / name).write_text(content, encoding="utf-8")
     return plans
+
+
+def _fresh(service: ServicePlan, files: dict[str, str], directory: Path) -> dict[str, str]:
+    """`files` with the lock's content hash computed from its manifest, as the locker computes it.
+
+    Real locks are fresh; a lock whose hash no tool could have written would send every run down
+    lock-out-of-date's slower path. The hashes come from envguard.freshness, which the tests pin
+    to each tool's own verdicts.
+    """
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    from packaging.version import Version
+
+    from envguard.freshness import pdm, pipenv, poetry
+
+    if "poetry.lock" in files:
+        writer = Version("2.5.1" if service.fmt == "poetry" else "1.8.5")
+        digest = min(poetry.content_hashes(tomllib.loads(files["pyproject.toml"]), writer))
+        files["poetry.lock"] = files["poetry.lock"].replace(_hex(service.name, "content"), digest)
+    elif "pdm.lock" in files:
+        digest = min(pdm.content_hashes(tomllib.loads(files["pyproject.toml"]), Version("4.5.1"), "sha256", directory))
+        files["pdm.lock"] = files["pdm.lock"].replace(_hex(service.name, "pdm"), digest)
+    elif "Pipfile.lock" in files:
+        digest = min(pipenv.pipfile_hashes(tomllib.loads(files["Pipfile"])))
+        files["Pipfile.lock"] = files["Pipfile.lock"].replace(_hex(service.name, "pipfile"), digest)
+    return files
 
 
 def main() -> None:

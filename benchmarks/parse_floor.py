@@ -22,7 +22,7 @@ else:  # pragma: no cover
 def main(root: str) -> int:
     parsed = 0
     for directory, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        dirs[:] = [d for d in dirs if not d.startswith(".") or d == ".github"]  # CI files are read too
         for name in files:
             path = os.path.join(directory, name)
             with open(path, "rb") as handle:

@@ -156,9 +156,11 @@ def plugins(
     allow_outside_root: bool,
 ) -> int:
     """Each service's pytest plugins, how each was recognised, and what the policy says of it."""
-    from envguard.check import prepare, service_plugins, sorted_diagnostics
+    from envguard.assessment import service_plugins
+    from envguard.check import prepare, sorted_diagnostics
     from envguard.report import json as json_report
     from envguard.report import text as text_report
+    from envguard.rules.declared import declared_plugins, declared_status
     from envguard.rules.plugins import plugin_status
 
     load = _load_options(no_cache, jobs, allow_outside_root, output_format)
@@ -176,9 +178,27 @@ def plugins(
                     "status": plugin_status(use, prepared.policy),
                     "path": use.path,
                     "line": use.line,
+                    "declared": False,
+                    "environment": None,
+                    "requirement": None,
                 }
                 for use in item.uses
             ]
+            rows[item.service.name].extend(
+                {
+                    "name": declaration.name,
+                    "version": declaration.version,
+                    "recognised": _RECOGNISED_BY[how],
+                    "how": how,
+                    "status": declared_status(declaration, prepared.policy),
+                    "path": declaration.path,
+                    "line": declaration.line,
+                    "declared": True,
+                    "environment": declaration.environment,
+                    "requirement": declaration.requirement,
+                }
+                for declaration, how in declared_plugins(item.service, item.uses, prepared.policy)
+            )
     files = prepared.policy.files if prepared.policy is not None else ()
     if output_format == "json":
         rendered = json_report.dumps(json_report.plugins_document(rows, files))
@@ -192,10 +212,13 @@ def plugins(
 
 def init(*, path: Path, output: Path | None, force: bool) -> int:
     """Write a starter policy that approves what the workspace uses today."""
-    from envguard.check import service_plugins, sorted_diagnostics
+    from envguard.assessment import service_plugins
+    from envguard.check import sorted_diagnostics
     from envguard.errors import UsageError
     from envguard.inventory import build_inventory
     from envguard.policy import Policy
+    from envguard.model import Package
+    from envguard.rules.declared import declared_plugins
     from envguard.rules.plugins import installed_plugins
     from envguard.starter import starter_policy
     from envguard.workspace import discover
@@ -212,9 +235,18 @@ def init(*, path: Path, output: Path | None, force: bool) -> int:
         return 2
     in_use: dict[str, list[Package]] = {}
     # An empty policy: what counts as a plugin must not depend on the policy being replaced.
-    for item in service_plugins(inventory, Policy(), workspace.root, [], []):
+    empty = Policy()
+    loose: dict[str, list[Package]] = {}
+    for item in service_plugins(inventory, empty, workspace.root, [], []):
         for package in installed_plugins(item.uses):
             in_use.setdefault(package.name, []).append(package)
+        # What files declare counts too: a pin as its version; a range or no pin only for a plugin
+        # no record holds and nothing pins (it is in use, at a version nobody wrote down: "*").
+        for declaration, _ in declared_plugins(item.service, item.uses, empty):
+            entry = Package(declaration.name, declaration.version, declaration.kind, (), None, declaration.path, declaration.line)
+            (in_use if declaration.version is not None else loose).setdefault(declaration.name, []).append(entry)
+    for name, entries in loose.items():
+        in_use.setdefault(name, entries)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(starter_policy(inventory, in_use), encoding="utf-8")
     print(f"wrote {target}: {len(in_use)} plugins approved; review it, then run `envguard check`", file=sys.stderr)

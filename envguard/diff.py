@@ -24,6 +24,12 @@ leaves out:
   with several versions (marker forks), and "other" when either side has no version at all.
 
 `--policy-only` keeps the packages whose drift rule (`drift_level`) is not `none`.
+
+Declarations (what each side's pyproject.toml, tox.ini, CI steps, ... ask to install) are
+compared too (`compare_declared`), per package, as the set of requirements each side declares:
+the specifier, PEP 440-canonical (`>=8` equals `>=8.0`), with its marker, whatever environment
+asks for it (environment labels name each side's own files, so they always differ). A package
+declared differently makes the sides differ, as a changed version does.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError, UsageError
 from envguard.markers import Target, applies
-from envguard.model import Diagnostic, NormalizedName, Package, Source
+from envguard.model import Declaration, Diagnostic, NormalizedName, Package, Source
 from envguard.versions import classify, parse, sort_key
 
 if TYPE_CHECKING:
@@ -60,6 +66,12 @@ class Side:
     packages: tuple[Package, ...]
     # True when `name` is a service of the workspace (drift rule `services` selectors then apply).
     service: bool = False
+    declarations: tuple[Declaration, ...] = ()
+    declared_sources: tuple[Source, ...] = ()
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        return tuple(sorted({d.environment for d in self.declarations}))
 
 
 @dataclass(frozen=True, order=True)
@@ -91,6 +103,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class DeclaredChange:
+    """A package the two sides declare differently: each side's requirements, as written canonically."""
+
+    package: NormalizedName
+    a: tuple[str, ...]  # e.g. ("==8.3.2", ">=8 ; python_version < '3.12'"), "" for no specifier; empty: not declared
+    b: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DiffOptions:
     target: Target = field(default_factory=Target)
     # Normalised selector patterns ("!" negates); empty keeps every package.
@@ -108,16 +129,17 @@ class DiffResult:
     target: Target = field(default_factory=Target)
     errors: tuple[Diagnostic, ...] = ()
     warnings: tuple[Diagnostic, ...] = ()
+    declared: tuple[DeclaredChange, ...] = ()
 
     @property
     def differ(self) -> bool:
-        return bool(self.changes)
+        return bool(self.changes or self.declared)
 
     def exit_code(self) -> int:
         """As diff(1): 0 when the sides agree, 1 when they differ, 2 when a source could not be read."""
         if self.errors:
             return 2
-        return 1 if self.changes else 0
+        return 1 if self.differ else 0
 
 
 # --------------------------------------------------------------------------- comparing
@@ -143,6 +165,45 @@ def compare(a: Side, b: Side, options: DiffOptions | None = None) -> tuple[tuple
         else:
             changes.append(Change(name, pins_a, pins_b, kind))
     return tuple(changes), unchanged
+
+
+def compare_declared(a: Side, b: Side, options: DiffOptions | None = None) -> tuple[DeclaredChange, ...]:
+    """The packages the sides declare differently, sorted by name."""
+    options = options or DiffOptions()
+    left, right = _declared(a, options), _declared(b, options)
+    changes = []
+    for name in sorted(set(left) | set(right)):
+        mine, theirs = left.get(name, {}), right.get(name, {})
+        if set(mine) != set(theirs):
+            changes.append(DeclaredChange(name, tuple(sorted(mine.values())), tuple(sorted(theirs.values()))))
+    return tuple(changes)
+
+
+def _declared(side: Side, options: DiffOptions) -> dict[NormalizedName, dict[tuple[object, ...], str]]:
+    """Per package: a canonical identity of each requirement declared -> how to show it."""
+    from envguard.policy import selector_matches
+
+    found: dict[NormalizedName, dict[tuple[object, ...], str]] = {}
+    for declaration in side.declarations:
+        if not declaration.is_third_party or not applies(declaration.marker, options.target):
+            continue
+        if options.packages and not selector_matches(options.packages, declaration.name):
+            continue
+        written = f"=={declaration.version}" if declaration.version is not None else (declaration.specifier or "")
+        if declaration.kind.value not in ("registry",):
+            written = f"({declaration.kind.value}) {declaration.requirement}"
+        shown = f"{written} ; {declaration.marker}".lstrip() if declaration.marker else written
+        found.setdefault(declaration.name, {})[(_canonical(written), declaration.marker)] = shown
+    return found
+
+
+def _canonical(written: str) -> object:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        return SpecifierSet(written) if not written.startswith("(") else written
+    except InvalidSpecifier:
+        return written
 
 
 def _by_name(side: Side, options: DiffOptions) -> dict[NormalizedName, list[Package]]:
@@ -280,6 +341,10 @@ class _Resolver:
         if path.is_dir():
             target = path.resolve()
             spec = next((s for s in workspace.services if s.directory == target), None)
+            # A workspace root that only declares (a pre-commit configuration) is no side to
+            # compare: the services below it are what the user meant.
+            if spec is not None and not spec.sources and len(workspace.services) > 1:
+                spec = None
             prefix = display
         else:
             spec = workspace.services[0] if workspace.services else None
@@ -295,6 +360,8 @@ class _Resolver:
                 side.name,
                 tuple(replace(s, path=_rebase(s.path, prefix)) for s in side.sources),
                 tuple(replace(p, path=_rebase(p.path, prefix)) for p in side.packages),
+                declarations=tuple(_rebase_declaration(d, prefix) for d in side.declarations),
+                declared_sources=tuple(replace(s, path=_rebase(s.path, prefix)) for s in side.declared_sources),
             ),
             _rebase_all(errors, prefix),
             _rebase_all(warnings, prefix),
@@ -312,15 +379,16 @@ class _Resolver:
 def _load(
     spec: ServiceSpec, workspace: Workspace, name: str, *, service: bool
 ) -> tuple[Side, list[Diagnostic], list[Diagnostic]]:
-    from envguard.inventory import load_service
+    from envguard.inventory import load_one
     from envguard.workspace import relative
 
-    loaded, errors, warnings = load_service(spec, workspace.root)
+    loaded, errors, warnings = load_one(spec, workspace)
     directory = relative(spec.directory, workspace.root)
     # Discovery problems elsewhere in the workspace are not this diff's business; those in this
     # service's directory, and in the workspace configuration, are.
     errors = errors + [d for d in workspace.errors if _in_directory(d.path, directory) or _is_config(d.path)]
-    return Side(name, loaded.sources, loaded.packages, service), errors, warnings
+    side = Side(name, loaded.sources, loaded.packages, service, loaded.declarations, loaded.declared_sources)
+    return side, errors, warnings
 
 
 def _in_directory(path: str, directory: str) -> bool:
@@ -333,6 +401,13 @@ def _is_config(path: str) -> bool:
 
 def _rebase(path: str, prefix: str) -> str:
     return posixpath.normpath(posixpath.join(prefix, path)) if prefix else path
+
+
+def _rebase_declaration(declaration: Declaration, prefix: str) -> Declaration:
+    """Its path, and the file its environment label starts with, as given on the command line."""
+    first, space, rest = declaration.environment.partition(" ")
+    environment = f"{_rebase(first, prefix)}{space}{rest}" if space else declaration.environment
+    return replace(declaration, path=_rebase(declaration.path, prefix), environment=environment)
 
 
 def _rebase_all(items: list[Diagnostic], prefix: str) -> list[Diagnostic]:
@@ -395,8 +470,10 @@ def run_diff(
     policy = _policy(resolver, policy_path, errors) if policy_only else None
     if errors:
         return DiffResult(side_a, side_b, (), 0, target, _sorted(errors), _sorted(warnings))
-    changes, unchanged = compare(side_a, side_b, DiffOptions(target, patterns, policy))
-    return DiffResult(side_a, side_b, changes, unchanged, target, (), _sorted(warnings))
+    options = DiffOptions(target, patterns, policy)
+    changes, unchanged = compare(side_a, side_b, options)
+    declared = compare_declared(side_a, side_b, options)
+    return DiffResult(side_a, side_b, changes, unchanged, target, (), _sorted(warnings), declared)
 
 
 def _policy(resolver: _Resolver, policy_path: Path | None, errors: list[Diagnostic]) -> Policy | None:

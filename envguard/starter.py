@@ -64,8 +64,10 @@ def _with_epoch(epoch: int, release: str) -> str:
 
 
 def starter_policy(inventory: Inventory, plugins: dict[str, list[Package]]) -> str:
-    """The policy text; `plugins` maps each plugin in use to every locked entry of it."""
+    """The policy text; `plugins` maps each plugin in use to every locked or declared entry of it."""
     pytest_versions = [p.version for s in inventory.services for p in s.packages if p.name == "pytest"]
+    # Declared pins of pytest count; a declared range cannot be covered by a bounded one.
+    pytest_versions += [d.version for s in inventory.services for d in s.declarations if d.name == "pytest" and d.version]
     lines = [_HEADER, "pytest:"]
     lines.append("  # pytest versions every service may use (a PEP 440 specifier).")
     lines.append(f"  allowed: {json.dumps(covering_range(pytest_versions) if pytest_versions else '>=8')}")

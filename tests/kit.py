@@ -48,3 +48,13 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+def billing_as_locked(root: Path) -> Path:
+    """The example's billing lock is stale on purpose (examples/monorepo/GENERATED.md): put a copied
+    billing manifest under `root` back as it was when locked."""
+    manifest = root / "services" / "billing" / "pyproject.toml"
+    if manifest.exists():
+        text = manifest.read_text(encoding="utf-8")
+        manifest.write_text(text.replace('    "pytest-timeout>=2.3",\n', ""), encoding="utf-8")
+    return root

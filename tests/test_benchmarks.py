@@ -33,8 +33,16 @@ def test_generated_workspace_is_read_cleanly_with_drift_and_plugins(tmp_path: Pa
     workspace = discover([tmp_path / "ws"])
     inventory = build_inventory(workspace, jobs=1)
     assert inventory.errors == ()
-    assert [s.name for s in inventory.services] == sorted(p.name for p in plans)
-    for service, plan in zip(inventory.services, sorted(plans, key=lambda p: p.name)):
+    # The root is a service too: its pre-commit configuration declares the hooks' environments.
+    (root,) = [s for s in inventory.services if s.path == "."]
+    assert (root.name, root.packages) == ("ws", ())
+    services = [s for s in inventory.services if s.path != "."]
+    assert [s.name for s in services] == sorted(p.name for p in plans)
+    # Every lock is as fresh as its locker would write it, and the declaring files are read.
+    assert [s.stale_locks for s in services] == [()] * len(services)
+    origins = {d.origin for s in inventory.services for d in s.declarations}
+    assert origins >= {"tox", "dockerfile", "github", "pre-commit", "project"}
+    for service, plan in zip(services, sorted(plans, key=lambda p: p.name)):
         third_party = {p.name: p.version for p in service.packages if p.is_third_party}
         assert third_party.keys() >= plan.versions.keys(), service.name
         assert all(third_party[name] == version for name, version in plan.versions.items()), service.name

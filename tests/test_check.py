@@ -25,6 +25,7 @@ from tests.kit import (
     POETRY18_LOCK,
     SERVICES,
     add_service,
+    billing_as_locked,
     write,
 )
 
@@ -86,7 +87,7 @@ def workspace(root: Path, order: tuple[str, ...] = ("orders", "notifications", "
     }
     for name in order:
         add_service(root, name, *records[name])
-    return root
+    return billing_as_locked(root)
 
 
 def brief(result: CheckResult) -> list[tuple[str, str, str, str, str | None, str | None, bool]]:
@@ -124,7 +125,8 @@ def test_every_rule_on_three_real_services(tmp_path: Path) -> None:
         (Location("services/notifications/Pipfile.lock", 760),),
         (Location("services/notifications/Pipfile.lock", 751),),
         (Location(policy.as_posix(), 15),),
-        (Location("services/orders/poetry.lock", 1114),),
+        # The lock's line first, then the line of the manifest that declares it.
+        (Location("services/orders/poetry.lock", 1114), Location("services/orders/pyproject.toml", 19)),
     ]
     assert (result.errors, result.policy_files) == ((), (policy.as_posix(),))
     assert codes(result) == (1, 1, 0)
@@ -156,7 +158,7 @@ def test_the_text_report_is_grouped_by_service_with_a_summary(tmp_path: Path) ->
         "orders\n"
         "  error      EG103 denied-package: pytest-randomly 3.16.0 is denied by the policy: reorders tests; use "
         "pytest-random-order\n"
-        "             at services/orders/poetry.lock:1114\n"
+        "             at services/orders/poetry.lock:1114, services/orders/pyproject.toml:19\n"
         "             hint: Remove the package (the reason usually names the replacement), or add a time-limited "
         "exception.\n"
         "\n"
@@ -169,6 +171,7 @@ def test_the_text_report_is_grouped_by_service_with_a_summary(tmp_path: Path) ->
 def test_a_clean_workspace_reports_only_the_policy_and_the_summary(tmp_path: Path) -> None:
     root = tmp_path
     add_service(root, "billing", BILLING_LOCK, SERVICES / "billing" / "pyproject.toml")
+    billing_as_locked(root)
     result = run_check([root], policy_path=write(root / "policy.yaml", POLICY + NO_DRIFT), today=TODAY)
     assert result.findings == ()
     assert render_check(result) == (
@@ -181,12 +184,28 @@ def test_the_example_monorepo_with_the_built_in_policy() -> None:
     result = run_check([EXAMPLE], today=TODAY)
     assert result.policy_files == ("<builtin>/default-policy.yaml",)
     assert [item for item in brief(result) if item[2] in ISSUE_RULES] == [
+        # billing's stale lock misses pytest-timeout, so its declared range alone decides.
+        ("billing", "EG102", "plugin-version-not-allowed", "warning", "pytest-timeout", None, False),
         ("gateway", "EG102", "plugin-version-not-allowed", "error", "pytest-asyncio", "0.23.8", False),
         ("notifications", "EG101", "unapproved-plugin", "warning", "pytest-sugar", "1.1.1", False),
         ("notifications", "EG102", "plugin-version-not-allowed", "error", "pytest-cov", "4.1.0", False),
         ("orders", "EG101", "unapproved-plugin", "warning", "pytest-randomly", "3.16.0", False),
+        # payments declares only: an extra, a nox session, a CI step.
+        ("payments", "EG101", "unapproved-plugin", "warning", "pytest-randomly", None, False),
+        ("payments", "EG102", "plugin-version-not-allowed", "error", "pytest-asyncio", "0.23.8", False),
+        ("payments", "EG102", "plugin-version-not-allowed", "warning", "pytest-cov", None, False),
+        ("payments", "EG102", "plugin-version-not-allowed", "warning", "pytest-mock", None, False),
+        ("runner", "EG101", "unapproved-plugin", "warning", "pytest-sugar", "1.1.1", False),
     ]
-    assert (len(result.inventory.services), result.errors) == (8, ())
+    declared = [item for item in brief(result) if item[1].startswith("EG5")]
+    assert declared == [
+        ("billing", "EG501", "unpinned-install", "warning", "pytest-cov", None, False),
+        ("billing", "EG502", "lock-out-of-date", "error", None, None, False),
+        ("billing", "EG503", "environment-mismatch", "error", "pytest", "8.3.5", False),
+        ("payments", "EG501", "unpinned-install", "warning", "pytest-cov", None, False),
+        ("runner", "EG501", "unpinned-install", "warning", "pytest-rerunfailures", None, False),
+    ]
+    assert (len(result.inventory.services), result.errors) == (11, ())
 
 
 def test_knowledge_base_plugins_in_real_locks_end_to_end(tmp_path: Path) -> None:
@@ -450,7 +469,10 @@ def test_json_report_keys_exactly(tmp_path: Path) -> None:
         "hint": "Remove the package (the reason usually names the replacement), or add a time-limited exception.",
         "path": "services/orders/poetry.lock",
         "line": 1114,
-        "locations": [{"path": "services/orders/poetry.lock", "line": 1114}],
+        "locations": [
+            {"path": "services/orders/poetry.lock", "line": 1114},
+            {"path": "services/orders/pyproject.toml", "line": 19},
+        ],
         "suppressed": False,
         "exception": None,
         "baselined": False,

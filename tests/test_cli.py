@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,11 +97,11 @@ def test_environment_defaults(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
     # The command line wins over the environment, which is then not even read.
     monkeypatch.setenv("ENVGUARD_FORMAT", "sarif")
     code, out, _ = run(["inventory", str(EXAMPLE), "-f", "text"], capsys)
-    assert code == 0 and out.endswith("8 services, 188 packages\n")
+    assert code == 0 and out.endswith("11 services, 198 packages, 120 declared requirements\n")
     # An empty variable is unset.
     monkeypatch.setenv("ENVGUARD_FORMAT", "")
     code, out, _ = run(["inventory", str(EXAMPLE)], capsys)
-    assert code == 0 and out.endswith("8 services, 188 packages\n")
+    assert code == 0 and out.endswith("11 services, 198 packages, 120 declared requirements\n")
 
 
 @pytest.mark.parametrize(
@@ -169,19 +169,29 @@ def test_inventory_of_the_example_monorepo(capsys: pytest.CaptureFixture[str]) -
     assert document["schema"] == "envguard.inventory/1"
     services = {s["name"]: s for s in document["services"]}
     assert sorted(services) == [
-        "analytics", "billing", "gateway", "inventory", "notifications", "orders", "reports", "search",
-    ]
+        "analytics", "billing", "gateway", "inventory", "monorepo", "notifications", "orders", "payments",
+        "reports", "runner", "search",
+    ]  # fmt: skip
     formats = {name: [src["format"] for src in s["sources"]] for name, s in services.items()}
     assert formats == {
         "analytics": ["pylock"],
         "billing": ["uv"],
         "gateway": ["poetry"],
         "inventory": ["pdm"],
+        # The root declares (its pre-commit hooks) and payments only declares (an extra, nox, CI).
+        "monorepo": [],
         "notifications": ["pipfile"],
         "orders": ["poetry"],
+        "payments": [],
         "reports": ["freeze"],
+        "runner": ["requirements"],
         "search": ["requirements"],
     }
+    declared = {name: sorted({src["format"] for src in s["declared_sources"]}) for name, s in services.items()}
+    assert declared["payments"] == ["github", "nox", "pyproject"]
+    assert declared["billing"] == ["pyproject", "tox"]
+    assert declared["runner"] == ["dockerfile"]
+    assert services["billing"]["stale_locks"][0]["lock"] == "services/billing/uv.lock"
     pytest_versions = {
         name: sorted({p["version"] for p in s["packages"] if p["name"] == "pytest"}) for name, s in services.items()
     }
@@ -198,7 +208,7 @@ def test_text_inventory_names_every_service_and_the_summary(capsys: pytest.Captu
     code, out, _ = run(["inventory", str(EXAMPLE)], capsys)
     assert code == 0
     assert out.splitlines()[0].startswith("analytics (services/analytics): services/analytics/pylock.toml [pylock]")
-    assert out.endswith("8 services, 188 packages\n")
+    assert out.endswith("11 services, 198 packages, 120 declared requirements\n")
 
 
 def test_a_broken_file_is_one_line_and_every_other_service_is_still_reported(
@@ -211,11 +221,40 @@ def test_a_broken_file_is_one_line_and_every_other_service_is_still_reported(
     code, out, err = run(["inventory", str(workspace), "--format", "json"], capsys)
     assert code == 2
     document = json.loads(out)
-    assert len(document["services"]) == 8
+    assert len(document["services"]) == 11
     assert [e["path"] for e in document["errors"]] == ["services/billing/uv.lock"]
     assert err.count("\n") == 1
     assert err.startswith("services/billing/uv.lock:")
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "message"),
+    [
+        (".github/workflows/ci.yml", "jobs:\n  search: [\n", r"\.github/workflows/ci\.yml:3: invalid YAML: .+"),
+        ("services/billing/tox.ini", "[testenv\ndeps = pytest\n", r"services/billing/tox\.ini:1: .+"),
+        ("services/payments/noxfile.py", "import nox\n\n@nox.session\ndef tests(session):\n    session.install('x'\n",
+         r"services/payments/noxfile\.py:5: not valid Python: .+"),
+        ("services/payments/pyproject.toml", "[project]\nname = \"payments\"\ndependencies = [\n", r"services/payments/pyproject\.toml:\d+: invalid TOML: .+"),
+        ("services/runner/Dockerfile", "FROM python:3.12 AS test\nRUN <<EOF\npip install pytest\n", r"services/runner/Dockerfile:2: .+"),
+        (".pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks: {\n", r"\.pre-commit-config\.yaml:4: invalid YAML: .+"),
+    ],
+)
+def test_a_broken_declaring_file_is_one_line_and_the_rest_is_still_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], path: str, text: str, message: str
+) -> None:
+    workspace = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, workspace)
+    (workspace / path).write_text(text, encoding="utf-8")
+    code, out, err = run(["check", str(workspace), "--format", "json"], capsys)
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.count("\n") == 1, err
+    assert re.fullmatch(message, err.rstrip("\n")), err
+    document = json.loads(out)
+    assert [e["path"] for e in document["errors"]] == [path]
+    # Every other service is still checked: the unapproved plugin of orders is still found.
+    assert ("orders", "pytest-randomly") in {(f["service"], f["package"]) for f in document["findings"]}
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,16 @@ import pytest
 
 from envguard.cli import main
 from envguard.rules.catalog import RULES
-from tests.kit import BILLING_LOCK, FREEZE, NOTIFICATIONS_LOCK, ORDERS_LOCK, SERVICES, add_service, write
+from tests.kit import (
+    BILLING_LOCK,
+    FREEZE,
+    NOTIFICATIONS_LOCK,
+    ORDERS_LOCK,
+    SERVICES,
+    add_service,
+    billing_as_locked,
+    write,
+)
 
 TODAY = "2027-01-20"
 PLUGIN_RULES = {"unapproved-plugin", "plugin-version-not-allowed", "pytest-version-not-allowed"}
@@ -60,7 +69,7 @@ def workspace(root: Path, *names: str) -> Path:
     }
     for name in names or tuple(records):
         add_service(root, name, *records[name])
-    return root
+    return billing_as_locked(root)
 
 
 # --- check -------------------------------------------------------------------------------------
@@ -238,6 +247,19 @@ def test_plugins_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         "      recognised by its pytest- name at services/orders/poetry.lock:1114\n"
         "  pytest-randomly 3.16.0: denied: reorders tests; use pytest-random-order\n"
         "      enabled with -p in the pytest configuration at services/orders/pyproject.toml:28\n"
+        # What the manifest declares, each judged by what its range admits.
+        '  pytest-cov = "^6.0" (declared): approved (>=5,<8)\n'
+        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
+        "at services/orders/pyproject.toml:17\n"
+        '  pytest-mock = "^3.14" (declared): approved (>=3.12,<4)\n'
+        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
+        "at services/orders/pyproject.toml:18\n"
+        '  pytest-randomly = "^3.15" (declared): denied: reorders tests; use pytest-random-order\n'
+        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
+        "at services/orders/pyproject.toml:19\n"
+        '  hypothesis = "^6.100" (declared): approved (*)\n'
+        "      registers a pytest11 entry point (envguard's knowledge base), in services/orders/pyproject.toml "
+        "[tool.poetry.group.dev.dependencies] at services/orders/pyproject.toml:20\n"
         "\n"
         "toolkit\n"
         "  acme-wheel -: not approved (plugins.unknown: warning)\n"
@@ -262,8 +284,10 @@ def test_plugins_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     (service,) = document["services"]
     assert service["name"] == "billing"
     for row in service["plugins"]:
-        assert set(row) == {"name", "version", "recognised", "how", "status", "path", "line"}
-    assert [(row["name"], row["how"]) for row in service["plugins"]] == [
+        keys = {"name", "version", "recognised", "how", "status", "path", "line", "declared", "environment", "requirement"}
+        assert set(row) == keys
+    records = [row for row in service["plugins"] if not row["declared"]]
+    assert [(row["name"], row["how"]) for row in records] == [
         ("anyio", "knowledge-base"),
         ("anyio", "config"),
         ("cacheprovider", "disabled"),
@@ -317,7 +341,8 @@ def test_explain_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert [line.split()[:2] for line in lines] == [[rule.code, rule.name] for rule in RULES]
     assert lines[0] == (
         "EG101  unapproved-plugin            warning  "
-        "A pytest plugin that the policy does not list under plugins.approved."
+        "A pytest plugin that the policy does not list under plugins.approved, locked in a record or declared "
+        "(a pyproject extra or group, tox, nox, a CI step, a Dockerfile)."
     )
 
 
@@ -326,7 +351,7 @@ def test_explain_one_rule_by_name_or_code(capsys: pytest.CaptureFixture[str], na
     code, out, err = run(["explain", name], capsys)
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == "EG101 unapproved-plugin (default severity: warning)"
-    assert "\nWhat it checks: A pytest plugin that the policy does not list under plugins.approved.\n" in out
+    assert "\nWhat it checks: A pytest plugin that the policy does not list under plugins.approved, locked" in out
     assert out.endswith("limited to this rule with `rule: unapproved-plugin`.\n")
 
 

@@ -70,11 +70,21 @@ def test_billing_vs_orders_in_the_example(capsys: pytest.CaptureFixture[str]) ->
     code, out, err = run(["diff", "billing", "orders", "--root", str(EXAMPLE), "--format", "json"], capsys)
     assert (code, err) == (1, "")
     document = json.loads(out)
-    assert document["a"] == {"name": "billing", "sources": [{"path": "services/billing/uv.lock", "format": "uv"}]}
-    assert document["b"] == {
-        "name": "orders",
-        "sources": [{"path": "services/orders/poetry.lock", "format": "poetry"}],
-    }
+    assert document["a"]["sources"] == [{"path": "services/billing/uv.lock", "format": "uv"}]
+    assert document["a"]["declared_sources"] == [
+        {"path": "services/billing/pyproject.toml", "format": "pyproject"},
+        {"path": "services/billing/tox.ini", "format": "tox"},
+    ]
+    assert document["a"]["environments"][:2] == [
+        "services/billing/pyproject.toml [dependency-groups] dev",
+        "services/billing/pyproject.toml [project] dependencies",
+    ]
+    assert document["b"]["name"] == "orders"
+    assert document["b"]["sources"] == [{"path": "services/orders/poetry.lock", "format": "poetry"}]
+    # What each side declares, compared by meaning: tox's pytest==8.3.5 beside billing's group range.
+    declared = {c["package"]: (c["a"], c["b"]) for c in document["declared_changes"]}
+    assert declared["pytest"] == (["==8.3.5", ">=8,<9"], [">=8.3,<9.0"])
+    assert declared["pytest-randomly"] == ([], [">=3.15,<4.0"])
     by_kind: dict[str, list[str]] = {}
     for change in document["changes"]:
         by_kind.setdefault(change["change"], []).append(change["package"])
@@ -105,12 +115,13 @@ def test_text_output_sections_and_unchanged_count_last(
     assert code == 1
     lines = out.splitlines()
     assert lines[:2] == [
-        "a: billing (services/billing/uv.lock [uv])",
-        "b: orders (services/orders/poetry.lock [poetry])",
+        "a: billing (services/billing/uv.lock [uv], services/billing/pyproject.toml [pyproject], services/billing/tox.ini [tox])",
+        "b: orders (services/orders/poetry.lock [poetry], services/orders/pyproject.toml [pyproject])",
     ]
+    assert lines[lines.index("declared differently (a -> b):") + 7] == "  pytest           ==8.3.5, >=8,<9   -> >=8.3,<9.0"
     assert "only in a (billing):" in lines and "only in b (orders):" in lines
     assert lines[lines.index("changed (a -> b):") + 1] == "  pytest-cov  7.1.0  -> 6.3.0  major"
-    assert lines[-1] == "10 only in a, 11 only in b, 1 changed, 17 unchanged"
+    assert lines[-1] == "10 only in a, 11 only in b, 1 changed, 17 unchanged; 13 declared differently"
     # Deterministic: the same command prints the same bytes.
     assert run(["diff", "billing", "orders"], capsys)[1] == out
 
@@ -157,10 +168,10 @@ def test_text_output_of_every_kind_and_entries_without_a_version(
 def test_json_contract_keys_exactly(pair: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(["diff", *pair, "-f", "json"], capsys)
     document = json.loads(out)
-    assert list(document) == ["schema", "a", "b", "changes", "unchanged"]
+    assert list(document) == ["schema", "a", "b", "changes", "unchanged", "declared_changes"]
     assert document["schema"] == "envguard.diff/1"
     for key in ("a", "b"):
-        assert list(document[key]) == ["name", "sources"]
+        assert list(document[key]) == ["name", "sources", "declared_sources", "environments"]
         assert [list(s) for s in document[key]["sources"]] == [["path", "format"]]
     for change in document["changes"]:
         assert list(change) == ["package", "a", "b", "change"]
@@ -301,6 +312,17 @@ def test_markdown_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
         "| `pytest-mock` | 3.17.0 | — | only in a |\n"
         "\n"
         "3 packages differ; 2 unchanged.\n"
+        "\n"
+        "Declared differently:\n"
+        "\n"
+        "| Package | a: `billing` | b: `gateway` |\n"
+        "|---|---|---|\n"
+        "| `pytest` | `==8.3.5`, `>=8,<9` | `>=8.2,<9.0` |\n"
+        "| `pytest-asyncio` | — | `>=0.23,<0.24` |\n"
+        "| `pytest-cov` | `>=7` | `>=5.0,<6.0` |\n"
+        "| `pytest-mock` | `==3.17.0`, `>=3.14` | — |\n"
+        "| `pytest-timeout` | `>=2.3` | — |\n"
+        "| `pytest-xdist` | `==3.8.0`, `>=3.6` | `>=3.6,<4.0` |\n"
     )
 
 
@@ -325,6 +347,15 @@ def test_directories_are_services(capsys: pytest.CaptureFixture[str], monkeypatc
     code, out, _ = run(["diff", "billing", "./orders/", "-f", "json"], capsys)
     assert code == 1
     document = json.loads(out)
-    assert document["a"] == {"name": "billing", "sources": [{"path": "billing/uv.lock", "format": "uv"}]}
-    assert document["b"] == {"name": "orders", "sources": [{"path": "orders/poetry.lock", "format": "poetry"}]}
+    assert (document["a"]["name"], document["a"]["sources"]) == ("billing", [{"path": "billing/uv.lock", "format": "uv"}])
+    assert document["b"] == {
+        "name": "orders",
+        "sources": [{"path": "orders/poetry.lock", "format": "poetry"}],
+        "declared_sources": [{"path": "orders/pyproject.toml", "format": "pyproject"}],
+        # Environment labels name their file as the paths were given, like every other path.
+        "environments": [
+            "orders/pyproject.toml [project] dependencies",
+            "orders/pyproject.toml [tool.poetry.group.dev.dependencies]",
+        ],
+    }
     assert document["unchanged"] == 17

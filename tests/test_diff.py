@@ -6,10 +6,12 @@ import pytest
 
 from envguard.diff import (
     Change,
+    DeclaredChange,
     DiffOptions,
     Pin,
     Side,
     compare,
+    compare_declared,
     drift_level,
     package_patterns,
     resolve_side,
@@ -17,7 +19,7 @@ from envguard.diff import (
 )
 from envguard.errors import UsageError
 from envguard.markers import make_target
-from envguard.model import Kind, Package, normalize
+from envguard.model import Declaration, Kind, Package, normalize
 from envguard.policy import DriftRule, Policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,15 @@ def pkg(
 
 def side(name: str, *packages: Package, service: bool = False) -> Side:
     return Side(name, (), packages, service)
+
+
+def declared(name: str, specifier: str | None = None, *, version: str | None = None, marker: str | None = None) -> Declaration:
+    requirement = f"{name}=={version}" if version else f"{name}{specifier or ''}"
+    return Declaration(normalize(name), requirement, version, specifier, Kind.REGISTRY, marker, "tox.ini [testenv]", "tox", "tox.ini", 3)
+
+
+def declaring(name: str, *declarations: Declaration) -> Side:
+    return Side(name, (), (), declarations=declarations)
 
 
 def kinds(changes: tuple[Change, ...]) -> dict[str, str]:
@@ -212,7 +223,7 @@ def test_an_unknown_name_suggests_close_service_names() -> None:
 
 
 def test_a_directory_without_records_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="no dependency file in this directory; it is a workspace of 8 services"):
+    with pytest.raises(UsageError, match="no dependency file in this directory; it is a workspace of 11 services"):
         resolve_side(str(EXAMPLE))
 
 
@@ -237,3 +248,42 @@ def test_run_diff_of_fork_lock_and_an_export(tmp_path: Path) -> None:
     numpy = next(c for c in universal.changes if c.package == "numpy")
     assert numpy.a_versions == ["2.0.2", "2.2.6", "2.4.6", "2.5.5"]
     assert (numpy.b_versions, numpy.change) == (["2.5.5"], "other")
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+def test_declared_requirements_compare_by_meaning_not_by_spelling() -> None:
+    a = declaring("a", declared("pytest-cov", ">=5,<6"), declared("pytest", version="8.4.2"), declared("pytest-mock"))
+    b = declaring("b", declared("pytest-cov", "<6,>=5"), declared("pytest", version="8.4.2"), declared("pytest-mock"))
+    assert compare_declared(a, b) == ()
+
+
+def test_each_package_declared_differently_is_one_change_with_both_sides() -> None:
+    a = declaring("a", declared("pytest", version="8.3.5"), declared("pytest-cov", ">=7"), declared("faker"))
+    b = declaring(
+        "b",
+        declared("pytest", version="8.4.2"),
+        declared("pytest-cov", ">=7"),
+        declared("pytest-randomly"),
+        declared("faker", marker='python_version < "3.12"'),
+    )
+    assert compare_declared(a, b) == (
+        DeclaredChange(normalize("faker"), ("",), ('; python_version < "3.12"',)),
+        DeclaredChange(normalize("pytest"), ("==8.3.5",), ("==8.4.2",)),
+        DeclaredChange(normalize("pytest-randomly"), (), ("",)),
+    )
+
+
+def test_declared_differences_make_a_diff_differ(tmp_path: Path) -> None:
+    for name, cov in (("a", "pytest-cov==7.1.0"), ("b", "pytest-cov==6.3.0")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "requirements.txt").write_text("pytest==8.4.2\n", encoding="utf-8")
+        (tmp_path / name / "tox.ini").write_text(f"[testenv]\ndeps =\n    {cov}\n", encoding="utf-8")
+    result = run_diff(str(tmp_path / "a"), str(tmp_path / "b"))
+    assert result.changes == ()
+    assert [(c.package, c.a, c.b) for c in result.declared] == [("pytest-cov", ("==7.1.0",), ("==6.3.0",))]
+    assert result.exit_code() == 1
+    # tox's default environment when the file lists none is `py`.
+    assert result.a.environments == (f"{(tmp_path / 'a').as_posix()}/tox.ini [testenv:py]",)
+    assert [(s.path, s.format) for s in result.a.declared_sources] == [((tmp_path / "a" / "tox.ini").as_posix(), "tox")]

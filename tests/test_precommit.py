@@ -138,7 +138,6 @@ NOT_MATCHED = [
     "svc/uv.lock.bak",
     "svc/notes.txt",
     "svc/requirements.in",
-    "svc/Pipfile",
     "svc/package-lock.json",
     "svc/setup.py",
     "svc/pyproject.toml.orig",
@@ -166,6 +165,21 @@ def test_files_regex_ignores(path: str) -> None:
 )
 def test_every_discovered_record_is_a_hook_file(name: str) -> None:
     assert re.search(_manifest()["envguard"]["files"], f"services/x/{name}")
+
+
+def test_declaring_files_are_covered() -> None:
+    """Every declaring file name, and the workspace's CI files, trigger the hook."""
+    from envguard.declared import detect as declared_detect
+
+    files = _manifest()["envguard"]["files"]
+    for pattern, _ in declared_detect._BY_NAME:
+        name = pattern.replace("*", "x")
+        assert declared_detect.format_for_name(name) is not None
+        assert re.search(files, f"services/x/{name}"), pattern
+    for shared in (".github/workflows/test.yml", ".github/workflows/ci.yaml", ".github/actions/setup/action.yml", ".gitlab-ci.yml"):
+        assert re.search(files, shared), shared
+    assert not re.search(files, "docs/.github/workflows/test.yml")
+    assert not re.search(files, ".github/dependabot.yml")
 
 
 def test_discovery_patterns_are_covered() -> None:

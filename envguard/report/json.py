@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from envguard.model import Diagnostic, Finding, Inventory, Package, Severity, Waiver
+from envguard.model import Declaration, Diagnostic, Finding, Inventory, Package, Service, Severity, StaleLock, Waiver
 
 if TYPE_CHECKING:
     from envguard.check import CheckResult
@@ -34,6 +34,43 @@ def package(item: Package) -> dict[str, Any]:
     }
 
 
+def declaration(item: Declaration) -> dict[str, Any]:
+    return {
+        "name": item.name,
+        "requirement": item.requirement,
+        "version": item.version,
+        "specifier": item.specifier,
+        "kind": item.kind.value,
+        "marker": item.marker,
+        "environment": item.environment,
+        "origin": item.origin,
+        "groups": list(item.groups),
+        "install": item.install,
+        "pinned_by": item.pinned_by,
+        "path": item.path,
+        "line": item.line,
+    }
+
+
+def stale_lock(item: StaleLock) -> dict[str, Any]:
+    return {
+        "tool": item.tool,
+        "lock": item.lock,
+        "lock_line": item.lock_line,
+        "manifest": item.manifest,
+        "line": item.line,
+        "reason": item.reason,
+    }
+
+
+def environments(service: Service) -> list[dict[str, Any]]:
+    """Each environment the service's files declare, with how many requirements it declares."""
+    counts: dict[str, int] = {}
+    for item in service.declarations:
+        counts[item.environment] = counts.get(item.environment, 0) + 1
+    return [{"name": name, "requirements": counts[name]} for name in sorted(counts)]
+
+
 def inventory_document(inventory: Inventory) -> dict[str, Any]:
     return {
         "schema": INVENTORY_SCHEMA,
@@ -44,6 +81,10 @@ def inventory_document(inventory: Inventory) -> dict[str, Any]:
                 "sources": [{"path": s.path, "format": s.format} for s in service.sources],
                 "ignored_sources": [{"path": s.path, "format": s.format} for s in service.ignored],
                 "packages": [package(p) for p in service.packages],
+                "declared_sources": [{"path": s.path, "format": s.format} for s in service.declared_sources],
+                "environments": environments(service),
+                "declarations": [declaration(d) for d in service.declarations],
+                "stale_locks": [stale_lock(s) for s in service.stale_locks],
             }
             for service in inventory.services
         ],
@@ -143,7 +184,7 @@ def plugins_document(rows: dict[str, list[dict[str, Any]]], policy_files: tuple[
 
 
 if TYPE_CHECKING:
-    from envguard.diff import DiffResult
+    from envguard.diff import DiffResult, Side
 
 DIFF_SCHEMA = "envguard.diff/1"
 
@@ -152,12 +193,22 @@ def diff_document(result: DiffResult) -> dict[str, Any]:
     """The `envguard diff` contract: both sides, the changes sorted by package, the unchanged count."""
     return {
         "schema": DIFF_SCHEMA,
-        "a": {"name": result.a.name, "sources": [{"path": s.path, "format": s.format} for s in result.a.sources]},
-        "b": {"name": result.b.name, "sources": [{"path": s.path, "format": s.format} for s in result.b.sources]},
+        "a": _diff_side(result.a),
+        "b": _diff_side(result.b),
         "changes": [
             {"package": c.package, "a": c.a_versions, "b": c.b_versions, "change": c.change} for c in result.changes
         ],
         "unchanged": result.unchanged,
+        "declared_changes": [{"package": c.package, "a": list(c.a), "b": list(c.b)} for c in result.declared],
+    }
+
+
+def _diff_side(side: Side) -> dict[str, Any]:
+    return {
+        "name": side.name,
+        "sources": [{"path": s.path, "format": s.format} for s in side.sources],
+        "declared_sources": [{"path": s.path, "format": s.format} for s in side.declared_sources],
+        "environments": list(side.environments),
     }
 
 

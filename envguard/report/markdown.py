@@ -51,8 +51,22 @@ def render_diff(result: DiffResult) -> str:
         noun = "package differs" if len(result.changes) == 1 else "packages differ"
         lines.append(f"{len(result.changes)} {noun}; {result.unchanged} unchanged.")
     else:
-        lines.append(f"No differences; {result.unchanged} unchanged.")
+        lines.append(f"No differences; {result.unchanged} unchanged." if not result.declared else f"No version differences; {result.unchanged} unchanged.")
+    if result.declared:
+        lines.append("")
+        lines.append("Declared differently:")
+        lines.append("")
+        header = ["Package", f"a: {_code(result.a.name)}", f"b: {_code(result.b.name)}"]
+        lines.append("| " + " | ".join(_cell(cell) for cell in header) + " |")
+        lines.append("|---|---|---|")
+        for declared in result.declared:
+            cells = [_code(declared.package), _declared(declared.a), _declared(declared.b)]
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _declared(side: tuple[str, ...]) -> str:
+    return ", ".join(_code(item) if item else "(any version)" for item in side) or "—"
 
 
 def _side_line(letter: str, side: Side) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envguard.errors import one_line
-from envguard.model import Finding, Inventory, Package, Service
+from envguard.model import Declaration, Finding, Inventory, Package, Service
 
 if TYPE_CHECKING:
     from envguard.check import CheckResult
@@ -15,6 +15,9 @@ def render_inventory(inventory: Inventory) -> str:
     blocks = [_service_block(service) for service in inventory.services]
     count = sum(len(s.packages) for s in inventory.services)
     summary = f"{_plural(len(inventory.services), 'service')}, {_plural(count, 'package')}"
+    declared = sum(len(s.declarations) for s in inventory.services)
+    if declared:
+        summary += f", {_plural(declared, 'declared requirement')}"
     if inventory.errors:
         summary += f", {_plural(len(inventory.errors), 'error')}"
     if inventory.warnings:
@@ -23,17 +26,40 @@ def render_inventory(inventory: Inventory) -> str:
 
 
 def _service_block(service: Service) -> str:
-    sources = ", ".join(f"{s.path} [{s.format}]" for s in service.sources) or "(no readable source)"
+    sources = ", ".join(f"{s.path} [{s.format}]" for s in service.sources)
+    if not sources:
+        sources = "(no record; declared environments only)" if service.declarations else "(no readable source)"
     lines = [f"{service.name} ({service.path}): {sources}"]
     for ignored in service.ignored:
         lines.append(f"  not read: {ignored.path} [{ignored.format}] (a stronger record is present)")
-    rows = [("NAME", "VERSION", "KIND", "GROUPS", "MARKER")]
-    rows.extend(_row(p) for p in service.packages)
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row[:4], widths)] + [row[4]]
-        lines.append(("  " + "  ".join(cells)).rstrip())
+    if service.packages or not service.declarations:
+        rows = [("NAME", "VERSION", "KIND", "GROUPS", "MARKER")]
+        rows.extend(_row(p) for p in service.packages)
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            cells = [cell.ljust(width) for cell, width in zip(row[:4], widths)] + [row[4]]
+            lines.append(("  " + "  ".join(cells)).rstrip())
+    lines.extend(_declared_lines(service))
     return _text(lines)
+
+
+def _declared_lines(service: Service) -> list[str]:
+    """Each declared environment and what it asks for, with the line that asks."""
+    by_environment: dict[str, list[Declaration]] = {}
+    for declaration in service.declarations:
+        by_environment.setdefault(declaration.environment, []).append(declaration)
+    lines = []
+    for environment in sorted(by_environment):
+        lines.append(f"  declared in {environment}:")
+        entries = by_environment[environment]
+        width = max(len(d.requirement) for d in entries)
+        for d in entries:
+            note = f"  (pinned by {d.pinned_by})" if d.pinned_by else ""
+            marker = f"  ; {d.marker}" if d.marker and d.marker not in d.requirement else ""
+            lines.append(f"    {d.requirement.ljust(width)}  {d.path}:{d.line}{marker}{note}")
+    for stale in service.stale_locks:
+        lines.append(f"  stale: {stale.lock} no longer matches {stale.manifest}: {stale.reason}")
+    return lines
 
 
 def _row(package: Package) -> tuple[str, str, str, str, str]:
@@ -124,6 +150,10 @@ def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple
         if not rows[service]:
             lines.append("  (no pytest plugins)")
         for row in rows[service]:
+            if row.get("declared"):
+                lines.append(f"  {row['requirement']} (declared): {row['status']}")
+                lines.append(f"      {row['recognised']}, in {row['environment']} at {row['path']}:{row['line'] or 1}")
+                continue
             version = row["version"] if row["version"] is not None else "-"
             lines.append(f"  {row['name']} {version}: {row['status']}")
             lines.append(f"      {row['recognised']} at {row['path']}:{row['line'] or 1}")
@@ -133,7 +163,7 @@ def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple
 
 
 if TYPE_CHECKING:
-    from envguard.diff import Change, DiffResult, Pin, Side
+    from envguard.diff import Change, DeclaredChange, DiffResult, Pin, Side
 
 
 def render_diff(result: DiffResult) -> str:
@@ -149,6 +179,7 @@ def render_diff(result: DiffResult) -> str:
         (f"only in b ({result.b.name}):", [(c.package, _pins(c.b)) for c in only_b]),
         ("changed (a -> b):", [_changed_row(c) for c in changed]),
     ]
+    sections.append(("declared differently (a -> b):", [_declared_row(c) for c in result.declared]))
     for title, rows in sections:
         if not rows:
             continue
@@ -167,21 +198,32 @@ def diff_summary(result: DiffResult) -> str:
     counts = {kind: 0 for kind in ("only-a", "only-b", "changed")}
     for change in result.changes:
         counts[change.change if change.change in counts else "changed"] += 1
-    return (
+    summary = (
         f"{counts['only-a']} only in a, {counts['only-b']} only in b, {counts['changed']} changed, "
         f"{result.unchanged} unchanged"
     )
+    if result.declared:
+        summary += f"; {len(result.declared)} declared differently"
+    return summary
 
 
 def _diff_side(letter: str, side: Side) -> str:
     if [s.path for s in side.sources] == [side.name]:  # a dependency file named on the command line
         return f"{letter}: {side.name} [{side.sources[0].format}]"
-    sources = ", ".join(f"{s.path} [{s.format}]" for s in side.sources) or "(no readable source)"
+    files = (*side.sources, *side.declared_sources)
+    sources = ", ".join(f"{s.path} [{s.format}]" for s in files) or "(no readable source)"
     return f"{letter}: {side.name} ({sources})"
 
 
 def _pins(pins: tuple[Pin, ...]) -> str:
     return ", ".join(pin.label for pin in pins)
+
+
+def _declared_row(change: DeclaredChange) -> tuple[str, ...]:
+    def shown(side: tuple[str, ...]) -> str:
+        return ", ".join(item or "(any version)" for item in side) or "(not declared)"
+
+    return (change.package, shown(change.a), f"-> {shown(change.b)}")
 
 
 def _changed_row(change: Change) -> tuple[str, ...]:
