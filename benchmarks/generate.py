@@ -554,7 +554,13 @@ def _workflow(plans: list[ServicePlan]) -> str:
     for index, service in enumerate(plans):
         if index % 10:
             continue
-        install = f"pip install -r {RECORD[service.fmt]}" if RECORD[service.fmt] == "requirements.txt" else "pip install ."
+        # What CI installs a service from: its compiled requirements, its project, or its lock's tool.
+        if RECORD[service.fmt] == "requirements.txt":
+            install = f"pip install -r {RECORD[service.fmt]}"
+        elif service.fmt == "pipenv":
+            install = "pip install pipenv==2026.10.3 && pipenv sync --dev"
+        else:
+            install = "pip install ."
         jobs.append(
             f"  test-{service.name}:\n    runs-on: ubuntu-latest\n    defaults:\n      run:\n"
             f"        working-directory: services/{service.name}\n    steps:\n      - uses: actions/checkout@v4\n"

@@ -39,7 +39,7 @@ import marshal
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -144,14 +144,20 @@ def _split(packed: Packed) -> tuple[Packed, Any]:
 def unpack(packed: Packed) -> Result:
     meta, rows = _split(packed)
     fields, errors, warnings = _unpack_meta(meta, None)
-    service = dataclasses.replace(Service.deferred(fields, tuple), packages=tuple(unpack_package(row) for row in rows))
+    fields["declarations"] = tuple(unpack_declaration(row) for row in fields["declarations"])  # type: ignore[attr-defined]
+    service = Service(packages=tuple(unpack_package(row) for row in rows), **fields)  # type: ignore[arg-type]
     return service, errors, warnings
 
 
 def _unpack_deferred(files: tuple[FileRecord, ...], meta: Packed, rows: bytes) -> Result:
-    """A cached result whose packages are unmarshalled only when read (see Service.deferred)."""
+    """A cached result whose packages and declarations are made only when read (see Service.deferred)."""
     fields, errors, warnings = _unpack_meta(meta, fingerprint(files))
-    return Service.deferred(fields, lambda: tuple(unpack_package(row) for row in marshal.loads(rows))), errors, warnings
+    rows_of_declarations = fields.pop("declarations")
+    makers: dict[str, Callable[[], tuple[Any, ...]]] = {
+        "packages": lambda: tuple(unpack_package(row) for row in marshal.loads(rows)),
+        "declarations": lambda: tuple(unpack_declaration(row) for row in rows_of_declarations),  # type: ignore[attr-defined]
+    }
+    return Service.deferred(fields, makers), errors, warnings
 
 
 def _unpack_meta(meta: Packed, print_: bytes | None) -> tuple[dict[str, object], list[Diagnostic], list[Diagnostic]]:
@@ -163,7 +169,7 @@ def _unpack_meta(meta: Packed, print_: bytes | None) -> tuple[dict[str, object],
         "sources": tuple(Source(*s) for s in sources),
         "ignored": tuple(Source(*s) for s in ignored),
         "declared_sources": tuple(Source(*s) for s in declared),
-        "declarations": tuple(unpack_declaration(row) for row in declarations),
+        "declarations": declarations,  # rows: made into Declarations by the caller
         "stale_locks": tuple(StaleLock(*row) for row in stale),
         "fingerprint": print_,
     }

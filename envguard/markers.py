@@ -13,9 +13,10 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from envguard.errors import UsageError
-from envguard.model import Inventory, Package, Service
+from envguard.model import Inventory, Service
 
 PLATFORMS = {
     "linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"},
@@ -139,11 +140,12 @@ def view(inventory: Inventory, target: Target) -> Inventory:
 
 
 def _viewed(service: Service, target: Target) -> Service:
-    fields = {f.name: service.__dict__[f.name] for f in dataclasses.fields(Service) if f.name != "packages"}
-    fields["declarations"] = tuple(d for d in service.declarations if applies(d.marker, target))
-    return Service.deferred(fields, _applying(service, target))
-
-
-def _applying(service: Service, target: Target) -> Callable[[], tuple[Package, ...]]:
-    # Deferred: `envguard check` reads the packages only of the services its cache cannot answer for.
-    return lambda: tuple(p for p in service.packages if applies(p.marker, target))
+    # Deferred: `envguard check` reads the packages and declarations only of the services its
+    # cache cannot answer for.
+    deferred = ("packages", "declarations")
+    fields = {f.name: getattr(service, f.name) for f in dataclasses.fields(Service) if f.name not in deferred}
+    makers: dict[str, Callable[[], tuple[Any, ...]]] = {
+        "packages": lambda: tuple(p for p in service.packages if applies(p.marker, target)),
+        "declarations": lambda: tuple(d for d in service.declarations if applies(d.marker, target)),
+    }
+    return Service.deferred(fields, makers)

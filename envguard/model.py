@@ -7,7 +7,7 @@ import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NewType
+from typing import TYPE_CHECKING, Any, NewType
 
 from packaging.utils import canonicalize_name
 
@@ -163,44 +163,48 @@ class Service:
     ignored: tuple[Source, ...] = ()
     # The files its declarations were read from (pyproject.toml, tox.ini, CI workflows, ...).
     declared_sources: tuple[Source, ...] = ()
-    declarations: tuple[Declaration, ...] = ()
+    # A factory, not a class attribute: a deferred service (see `deferred`) makes it when read.
+    declarations: tuple[Declaration, ...] = field(default_factory=tuple)
     stale_locks: tuple[StaleLock, ...] = ()
     # A digest of every file the packages were read from, when the inventory cache recorded
     # them: the check cache keeps the service's results under it. Not part of its value.
     fingerprint: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def deferred(cls, fields: dict[str, object], packages: Callable[[], tuple[Package, ...]]) -> Service:
-        """A service whose packages are made by `packages` the first time they are read.
+    def deferred(cls, fields: dict[str, object], makers: dict[str, Callable[[], tuple[Any, ...]]]) -> Service:
+        """A service whose `packages` (and `declarations`, when `makers` holds them) are made by
+        their maker the first time they are read.
 
         `fields` are all its other fields. A warm `envguard check` takes most services' results
-        from the check cache: making the packages of all of them (tens of thousands of objects)
-        would cost more than the rest of the run.
+        from the check cache: making the packages and declarations of all of them (tens of
+        thousands of objects) would cost more than the rest of the run.
         """
         service = object.__new__(cls)
-        object.__setattr__(service, "__dict__", {**fields, "_packages": packages})
+        object.__setattr__(service, "__dict__", {**fields, "_deferred": dict(makers)})
         return service
 
     def evolved(self, **changes: object) -> Service:
-        """`dataclasses.replace`, but packages that are still deferred stay so."""
+        """`dataclasses.replace`, but fields that are still deferred (and not changed) stay so."""
         fields = dict(self.__dict__)
-        make = fields.pop("_packages", None)
-        if make is None or "packages" in changes:
+        makers = {name: make for name, make in fields.pop("_deferred", {}).items() if name not in changes}
+        if not makers:
             return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
         fields.update(changes)
-        return Service.deferred(fields, make)
+        return Service.deferred(fields, makers)
 
     if not TYPE_CHECKING:  # mypy would take every misspelt attribute for this one
 
         def __getattr__(self, name):
-            # Reached only for attributes the instance lacks: `packages` of a deferred service.
-            make = self.__dict__.get("_packages") if name == "packages" else None
+            # Reached only for attributes the instance lacks: a deferred field.
+            makers = self.__dict__.get("_deferred")
+            make = makers.pop(name, None) if makers is not None else None
             if make is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-            packages = make()
-            self.__dict__["packages"] = packages
-            del self.__dict__["_packages"]
-            return packages
+            value = make()
+            self.__dict__[name] = value
+            if not makers:
+                del self.__dict__["_deferred"]
+            return value
 
 
 @dataclass(frozen=True)

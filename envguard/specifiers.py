@@ -27,6 +27,7 @@ satisfies a specifier, and an installed pre-release is as real as any other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -49,6 +50,8 @@ class Verdict:
     example: str | None
 
 
+# Pure, and asked again for every service declaring the same range against the same policy.
+@functools.lru_cache(maxsize=4096)
 def judge(declared: str | None, allowed: str) -> Verdict:
     """How the versions `declared` admits (None or "": every version) stand to those `allowed` admits.
 

@@ -244,7 +244,7 @@ def _fold_uv_members(found: list[_Found]) -> list[_Found]:
     declarations are that service's (and what lock-out-of-date compares the lock with).
     """
     roots = {f.directory: f for f in found if any(source.format == "uv" for source in f.chosen)}
-    if not roots:
+    if not roots or all(f.chosen for f in found):  # no directory that only declares: nothing to fold
         return found
     globs = {directory: _uv_member_globs(directory) for directory in roots}
     folded: dict[Path, list[Source]] = {}

@@ -249,16 +249,20 @@ def test_a_damaged_pack_costs_only_the_services_it_holds(tmp_path: Path) -> None
     assert _hits(root) == (4, 0)
 
 
-def test_cached_packages_are_unpacked_when_first_read(tmp_path: Path) -> None:
-    """A warm check takes most services' results from the check cache and never needs their packages."""
+def test_cached_packages_and_declarations_are_unpacked_when_first_read(tmp_path: Path) -> None:
+    """A warm check takes most services' results from the check cache and never needs their
+    packages or declarations."""
     root = _workspace(tmp_path)
     _cached(root)
     inventory, _ = _cached(root)
     service = inventory.services[0]
-    assert "packages" not in vars(service)
+    assert service.name == "billing"
+    assert "packages" not in vars(service) and "declarations" not in vars(service)
     assert service.fingerprint is not None
     assert service.packages == _plain(root).services[0].packages
-    assert "packages" in vars(service)
+    assert "packages" in vars(service) and "declarations" not in vars(service)
+    assert service.declarations == _plain(root).services[0].declarations != ()
+    assert "declarations" in vars(service)
     assert inventory == _plain(root)
 
 

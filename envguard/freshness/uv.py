@@ -1165,6 +1165,12 @@ def _manifest_line(context: _Context, key: str) -> int | None:
 def _package_line(context: _Context, name: NormalizedName) -> int | None:
     packages = _lock_packages(context)
     names = [str(package.get("name", "")) for package in packages]
+    # uv writes each entry as `[[package]]` then `name = "..."`: found directly, without a scan
+    # of the whole lock for every header (which the slow path below does, for hand edits).
+    for raw in dict.fromkeys(n for n in names if normalize(n) == name):
+        at = context.lock_text.find(f'[[package]]\nname = "{raw}"\n')
+        if at >= 0 and context.lock_text.find(f'[[package]]\nname = "{raw}"\n', at + 1) < 0:
+            return context.lock_text.count("\n", 0, at) + 1
     lines = _toml.entry_lines(context.lock_text, "package", len(packages), names)
     for package_name, line in zip(names, lines):
         if normalize(package_name) == name:
