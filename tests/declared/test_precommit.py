@@ -286,7 +286,8 @@ def test_malformed_configurations(tmp_path: Path, text: str, line: int, message:
 
 
 def test_deep_nesting_is_one_line_of_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="nested deeper than 100 levels") as caught:
+    # PyYAML 6.0.4 stops at its own depth limit before envguard's does; either way, one line.
+    with pytest.raises(SourceError, match="nested deeper than 100 levels|exceeded maximum nesting depth") as caught:
         read(tmp_path, "repos: " + "[" * 20_000 + "\n")
     assert caught.value.line == 1
 
