@@ -249,17 +249,14 @@ def test_plugins_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         "      enabled with -p in the pytest configuration at services/orders/pyproject.toml:28\n"
         # What the manifest declares, each judged by what its range admits.
         '  pytest-cov = "^6.0" (declared): approved (>=5,<8)\n'
-        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
-        "at services/orders/pyproject.toml:17\n"
+        "      recognised by its pytest- name, in [tool.poetry.group.dev.dependencies] at services/orders/pyproject.toml:17\n"
         '  pytest-mock = "^3.14" (declared): approved (>=3.12,<4)\n'
-        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
-        "at services/orders/pyproject.toml:18\n"
+        "      recognised by its pytest- name, in [tool.poetry.group.dev.dependencies] at services/orders/pyproject.toml:18\n"
         '  pytest-randomly = "^3.15" (declared): denied: reorders tests; use pytest-random-order\n'
-        "      recognised by its pytest- name, in services/orders/pyproject.toml [tool.poetry.group.dev.dependencies] "
-        "at services/orders/pyproject.toml:19\n"
+        "      recognised by its pytest- name, in [tool.poetry.group.dev.dependencies] at services/orders/pyproject.toml:19\n"
         '  hypothesis = "^6.100" (declared): approved (*)\n'
-        "      registers a pytest11 entry point (envguard's knowledge base), in services/orders/pyproject.toml "
-        "[tool.poetry.group.dev.dependencies] at services/orders/pyproject.toml:20\n"
+        "      registers a pytest11 entry point (envguard's knowledge base), in [tool.poetry.group.dev.dependencies] "
+        "at services/orders/pyproject.toml:20\n"
         "\n"
         "toolkit\n"
         "  acme-wheel -: not approved (plugins.unknown: warning)\n"

@@ -302,8 +302,9 @@ def test_markdown_output_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert out == (
         "### envguard diff: `billing` → `gateway`\n"
         "\n"
-        "- a: `billing`: `services/billing/uv.lock` (uv)\n"
-        "- b: `gateway`: `services/gateway/poetry.lock` (poetry)\n"
+        "- a: `billing`: `services/billing/uv.lock` (uv), `services/billing/pyproject.toml` (pyproject), "
+        "`services/billing/tox.ini` (tox)\n"
+        "- b: `gateway`: `services/gateway/poetry.lock` (poetry), `services/gateway/pyproject.toml` (pyproject)\n"
         "\n"
         "| Package | a: `billing` | b: `gateway` | Change |\n"
         "|---|---|---|---|\n"

@@ -72,7 +72,10 @@ def _declared(side: tuple[str, ...]) -> str:
 def _side_line(letter: str, side: Side) -> str:
     if [s.path for s in side.sources] == [side.name]:  # a dependency file named on the command line
         return f"- {letter}: {_code(side.name)} ({side.sources[0].format})"
-    sources = ", ".join(f"{_code(s.path)} ({s.format})" for s in side.sources) or "(no readable source)"
+    # The declaring files too, as the text report lists them: the "Declared differently" table
+    # compares what they say.
+    files = (*side.sources, *side.declared_sources)
+    sources = ", ".join(f"{_code(s.path)} ({s.format})" for s in files) or "(no readable source)"
     return f"- {letter}: {_code(side.name)}: {sources}"
 
 

@@ -152,7 +152,9 @@ def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple
         for row in rows[service]:
             if row.get("declared"):
                 lines.append(f"  {row['requirement']} (declared): {row['status']}")
-                lines.append(f"      {row['recognised']}, in {row['environment']} at {row['path']}:{row['line'] or 1}")
+                # The label starts with its file; said once, at the clickable `path:line`.
+                environment = str(row["environment"]).removeprefix(f"{row['path']} ")
+                lines.append(f"      {row['recognised']}, in {environment} at {row['path']}:{row['line'] or 1}")
                 continue
             version = row["version"] if row["version"] is not None else "-"
             lines.append(f"  {row['name']} {version}: {row['status']}")
