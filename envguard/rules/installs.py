@@ -51,6 +51,8 @@ def unpinned_findings(service: Service, policy: Policy) -> Iterator[Finding]:
             and not any(fnmatch.fnmatchcase(declaration.name, pattern) for pattern in exempt)
         ):
             loose.setdefault(declaration.name, []).append(declaration)
+    if not loose:
+        return
     recorded = _record_versions(service)
     for name, entries in sorted(loose.items()):
         specifiers = sorted({d.specifier for d in entries if d.specifier})
@@ -78,14 +80,16 @@ def mismatch_findings(service: Service) -> Iterator[Finding]:
     from envguard.versions import parse
 
     locked_from = frozenset().union(*(_LOCKED_FROM.get(source.format, frozenset()) for source in service.sources))
+    # Most services declare only the manifest their lock is made from: nothing to compare.
+    compared = [d for d in service.declarations if d.kind is Kind.REGISTRY and d.origin not in locked_from]
+    if not compared or not service.sources:
+        return
     held: dict[NormalizedName, list[Package]] = {}
     for package in service.packages:
         if package.is_third_party and package.version is not None:
             held.setdefault(package.name, []).append(package)
     groups: dict[tuple[NormalizedName, str], list[Declaration]] = {}
-    for declaration in service.declarations:
-        if declaration.kind is not Kind.REGISTRY or declaration.origin in locked_from:
-            continue
+    for declaration in compared:
         packages = held.get(declaration.name)
         if not packages:
             continue  # an extra package: not a mismatch of versions
