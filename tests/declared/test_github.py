@@ -82,6 +82,74 @@ def test_an_action_alone_declares_nothing() -> None:
     assert github.load(ACME / SETUP, SETUP).declarations == ()
 
 
+HARBOR = REAL / "harbor-ci"
+SERVICES = ".github/workflows/services.yml"
+DEPS = ".github/actions/service-deps/action.yml"
+RUN_TIME = "PIP_CONSTRAINT (set at run time)"
+
+
+def test_a_service_matrix_through_a_composite_action_step_directories_and_cd() -> None:
+    loaded = read(HARBOR, SERVICES)
+    ingest, reports = "unit (service ingest)", "unit (service reports, extras test,pandas)"
+    action = "step Dependencies (action ./.github/actions/service-deps, step"
+    assert rows(loaded, f"{SERVICES} job ") == [
+        # The matrix's service (and its include's extras) reach the action through `with:`: one
+        # declaration per distinct script, labelled with the values it uses; the python axis,
+        # which only setup-python reads, splits nothing. PIP_CONSTRAINT names github.workspace.
+        (f"{ingest}, {action} Installer)", DEPS, 15, "pip", RUN_TIME, "."),
+        # `cd "services/..." && pip3 install \` continued on the next line.
+        (f"{ingest}, {action} Service)", DEPS, 20, "-e .[test]", RUN_TIME, "services/ingest"),
+        (f"{reports}, {action} Installer)", DEPS, 15, "pip", RUN_TIME, "."),
+        (f"{reports}, {action} Service)", DEPS, 20, "-e .[test,pandas]", RUN_TIME, "services/reports"),
+        # A step working-directory built from the matrix: each service's own requirements file.
+        ("unit (service ingest), step Test requirements", "services/ingest/requirements-test.txt", 1,
+         "pytest-cov", RUN_TIME, "services/ingest"),
+        ("unit (service ingest), step Test requirements", "services/ingest/requirements-test.txt", 2,
+         "freezegun==1.5.1", None, "services/ingest"),
+        ("unit (service reports), step Test requirements", "services/reports/requirements-test.txt", 1,
+         "pytest-cov", RUN_TIME, "services/reports"),
+        ("unit (service reports), step Test requirements", "services/reports/requirements-test.txt", 2,
+         "syrupy>=4.8", RUN_TIME, "services/reports"),
+        # `--python ${{ matrix.python }}`: one per python, in the matrix's order (3.11 for ingest
+        # is excluded). uv does not read PIP_CONSTRAINT.
+        ("unit (python 3.13), step Type checkers", "ci/typing.txt", 1, "mypy==1.14.1", None, "."),
+        ("unit (python 3.13), step Type checkers", "ci/typing.txt", 2, "types-requests", None, "."),
+        ("unit (python 3.11), step Type checkers", "ci/typing.txt", 1, "mypy==1.14.1", None, "."),
+        ("unit (python 3.11), step Type checkers", "ci/typing.txt", 2, "types-requests", None, "."),
+        # A static PIP_CONSTRAINT, read from the root; `&&` at a line's end goes on to the next.
+        ("integration, step Install both services", SERVICES, 60, "-e services/ingest", None, "."),
+        ("integration, step Install both services", SERVICES, 60, "-e services/reports[pandas]", None, "."),
+        ("integration, step Install both services", "ci/integration.txt", 2, "pytest", "PIP_CONSTRAINT", "."),
+        ("integration, step Install both services", "ci/integration.txt", 3, "requests>=2.31", "PIP_CONSTRAINT", "."),
+        ("integration, step Install both services", "ci/integration.txt", 4, "testcontainers[postgres]>=4.8",
+         None, "."),
+        # defaults.run.working-directory, then `cd ..` back to the root.
+        ("docs, step Docs toolchain", "docs/requirements.txt", 1, "mkdocs==1.6.1", None, "docs"),
+        ("docs, step Docs toolchain", "docs/requirements.txt", 2, "mkdocs-material>=9.5", None, "docs"),
+        ("docs, step Build", SERVICES, 83, "-e services/reports", None, "."),
+    ]  # fmt: skip
+    # A step's output is known only when the job runs.
+    assert warnings(loaded) == [
+        (
+            f"{SERVICES}:81: cannot resolve 'harbor-docs-theme==${{{{ steps.theme.outputs.version }}}}' statically"
+            " (it depends on the environment at run time); what it installs is not checked"
+        )
+    ]
+    assert loaded.included == (
+        DEPS,
+        "services/ingest/pyproject.toml",
+        "services/reports/pyproject.toml",
+        "services/ingest/requirements-test.txt",
+        "services/reports/requirements-test.txt",
+        "ci/typing.txt",
+        "ci/constraints.txt",
+        "ci/integration.txt",
+        "docs/requirements.txt",
+    )
+    kinds = {d.requirement: d.kind for d in loaded.declarations}
+    assert (kinds["-e services/ingest"], kinds["freezegun==1.5.1"]) == (Kind.EDITABLE, Kind.REGISTRY)
+
+
 def test_each_script_style_starts_at_its_first_line(tmp_path: Path) -> None:
     loaded = workflow(
         tmp_path,
@@ -605,3 +673,27 @@ def test_a_workflow_without_installs_is_empty(tmp_path: Path) -> None:
         tmp_path, "on: push\njobs:\n  t:\n    steps:\n      - run: make test\n      - uses: actions/checkout@v4\n"
     )
     assert loaded == Loaded((), (), (), ())
+
+
+def test_a_step_broken_only_where_its_if_skips_it_is_a_warning(tmp_path: Path) -> None:
+    loaded = workflow(
+        tmp_path,
+        """
+        on: push
+        jobs:
+          test:
+            strategy:
+              matrix:
+                service: [a]
+                include:
+                  - {service: b, pandas: "2.2.3"}
+            steps:
+              - if: matrix.service == 'b'
+                run: pip install "pandas==${{ matrix.pandas }}"
+        """,
+    )
+    assert [(d.requirement, d.environment) for d in loaded.declarations] == [
+        ("pandas==2.2.3", f"{WORKFLOW} job test (pandas 2.2.3), step 1")
+    ]
+    (warning,) = loaded.warnings
+    assert (warning.line, warning.message.endswith("which the step's if: may skip); not checked")) == (11, True)

@@ -65,6 +65,71 @@ def test_a_pipeline_with_anchors_merge_keys_includes_and_extends() -> None:
     assert all(d.install and d.origin == "gitlab" for d in loaded.declarations)
 
 
+QUARRY = REAL / "quarry-pipeline"
+TEMPLATES = "ci/templates.yml"
+
+
+def test_a_pipeline_with_default_references_inherit_and_service_templates() -> None:
+    loaded = read(QUARRY)
+    catalog, search = "services/catalog/requirements-test.txt", "services/search/requirements-test.txt"
+    assert rows(loaded) == [
+        # default:'s before_script, at the root: the global relative PIP_CONSTRAINT is read there.
+        ("lint", CI, 15, "pip", None, "."),
+        ("lint", CI, 15, "setuptools", "PIP_CONSTRAINT", "."),
+        # `!reference` to a template of the included file; $LINT_TOOLS splits into two words.
+        ("lint", TEMPLATES, 4, "ruff==0.8.4", None, "."),
+        ("lint", TEMPLATES, 4, "mypy==1.14.1", None, "."),
+        # extends .service, whose before_script replaces default:'s; `cd "$SERVICE_DIR"` from
+        # variables merged with `<<: *service-defaults`; its PIP_CONSTRAINT read from there.
+        ("catalog", TEMPLATES, 18, "-e .[test]", None, "services/catalog"),
+        ("catalog", catalog, 1, "pytest", "PIP_CONSTRAINT", "services/catalog"),
+        ("catalog", catalog, 2, "pytest-postgresql>=6.1", None, "services/catalog"),
+        ("catalog", catalog, 3, "factory-boy==3.3.1", None, "services/catalog"),
+        # The job's variables win over the template's; uv reads its -c, not PIP_CONSTRAINT.
+        ("search", TEMPLATES, 18, "-e .[test,vector]", None, "services/search"),
+        ("search", search, 1, "httpx", "--constraints ../../constraints/ci.txt", "services/search"),
+        ("search", search, 2, "hypothesis>=6.115", None, "services/search"),
+        # inherit: no default:, and only PIP_CACHE_DIR of the variables, so twine is unpinned;
+        # after_script runs in the project directory.
+        ("wheels", CI, 47, "build==1.2.2.post1", None, "."),
+        ("wheels", CI, 53, "twine", None, "."),
+    ]
+    assert warnings(loaded) == []
+    assert loaded.included == (
+        TEMPLATES,
+        "constraints/ci.txt",
+        "services/catalog/pyproject.toml",
+        catalog,
+        "services/search/pyproject.toml",
+        search,
+    )
+
+
+PREVIEW = "gitlab-ci-local-preview.yml"
+
+
+@pytest.mark.parametrize("workspace", ["acme-pipeline", "quarry-pipeline"])
+def test_jobs_are_built_as_gitlab_ci_local_builds_them(workspace: str) -> None:
+    # `gitlab-ci-local --preview` wrote each job with its includes, anchors, extends, default:
+    # and references resolved (GENERATED.md); read flat, it declares what the files declare.
+    def facts(loaded: Loaded, entry: str) -> list[tuple[str, str, str | None, str | None, tuple[str, int] | None]]:
+        return [
+            (
+                d.environment.removeprefix(f"{entry} job "),
+                d.requirement,
+                d.pinned_by,
+                d.directory,
+                None if d.path.endswith(".yml") else (d.path, d.line),  # a requirements file's line
+            )
+            for d in loaded.declarations
+        ]
+
+    root = REAL / workspace
+    preview = gitlab.load(root / PREVIEW, PREVIEW)
+    assert facts(read(root), CI) == facts(preview, PREVIEW)
+    assert preview.declarations
+
+
 def test_before_script_and_script_share_a_shell_after_script_does_not(tmp_path: Path) -> None:
     write(tmp_path / "api/requirements.txt", "flask==3.0\n")
     loaded = pipeline(
