@@ -73,7 +73,7 @@ def test_a_range_that_also_admits_outside_versions_is_a_warning_with_an_example(
     found = check(service([declared("pytest-cov", 5, specifier=">=4")]))
     assert summary(found) == [("plugin-version-not-allowed", "pytest-cov", Severity.WARNING, (5,))]
     assert "which also admits versions outside its approved range >=5,<8" in found[0].message
-    assert found[0].message.endswith("(it admits 4.1, for example)")
+    assert found[0].message.endswith("(it admits 4, for example)")
 
 
 def test_a_range_within_the_approved_one_passes() -> None:
