@@ -100,6 +100,23 @@ class Declaration:
     # own directory (a workflow step's `working-directory`): it decides the service.
     directory: str | None = None
 
+    @classmethod
+    def of_package(cls, package: Package, requirement: str, environment: str, origin: str, **more: Any) -> Declaration:
+        """The declaration of a requirement line the requirements parser read as `package` (at its
+        own path and line unless `more` says otherwise); only an index package has an exact pin."""
+        fields: dict[str, Any] = {"path": package.path, "line": package.line, **more}
+        return cls(
+            name=package.name,
+            requirement=requirement,
+            version=package.version if package.kind is Kind.REGISTRY else None,
+            specifier=package.specifier or None,
+            kind=package.kind,
+            marker=package.marker,
+            environment=environment,
+            origin=origin,
+            **fields,
+        )
+
     @property
     def is_third_party(self) -> bool:
         return self.kind is not _LOCAL_PROJECT

@@ -815,19 +815,7 @@ def _unknown_directory(context: Context, number: int, target: str) -> Diagnostic
 
 
 def _declaration(package: Package, text: str, context: Context, pinned_by: str | None, directory: str | None) -> Declaration:
-    exact = package.version if package.kind is Kind.REGISTRY else None
-    return Declaration(
-        name=package.name,
-        requirement=text,
-        version=exact,
-        specifier=package.specifier or None,
-        kind=package.kind,
-        marker=package.marker,
-        environment=context.environment,
-        origin=context.origin,
-        path=package.path,
-        line=package.line,
-        install=True,
-        pinned_by=None if exact is not None else pinned_by,
-        directory=directory,
+    exact = package.kind is Kind.REGISTRY and package.version is not None  # needs nothing else to pin it
+    return Declaration.of_package(
+        package, text, context.environment, context.origin, install=True, pinned_by=None if exact else pinned_by, directory=directory
     )

@@ -46,7 +46,7 @@ from pathlib import Path
 
 from envguard.declared import _yaml
 from envguard.errors import SourceError
-from envguard.model import Declaration, Diagnostic, Kind, Loaded
+from envguard.model import Declaration, Diagnostic, Loaded
 from envguard.sources._text import read_text
 
 __all__ = ["load"]
@@ -209,20 +209,8 @@ class _Reader:
         )
         self.warnings.extend(requested.warnings)
         for package, written in requested.entries:
-            self.declarations.append(
-                Declaration(
-                    name=package.name,
-                    requirement=written,
-                    version=package.version if package.kind is Kind.REGISTRY else None,
-                    specifier=package.specifier or None,
-                    kind=package.kind,
-                    marker=package.marker,
-                    environment=environment,
-                    origin="pre-commit",
-                    path=self.shown,
-                    line=line,
-                )
-            )
+            declaration = Declaration.of_package(package, written, environment, "pre-commit", path=self.shown, line=line)
+            self.declarations.append(declaration)
 
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(Diagnostic(self.shown, line, message))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envguard.model import Declaration, Kind, Loaded
+from envguard.model import Declaration, Loaded
 
 
 def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
@@ -18,19 +18,7 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
 
     requested = read_requested(path, shown, allow_outside_root=allow_outside_root)
     declarations = tuple(
-        Declaration(
-            name=package.name,
-            requirement=text,
-            version=package.version if package.kind is Kind.REGISTRY else None,
-            specifier=package.specifier or None,
-            kind=package.kind,
-            marker=package.marker,
-            environment=shown,
-            origin="requirements",
-            path=package.path,
-            line=package.line,
-            groups=package.groups,
-        )
+        Declaration.of_package(package, text, shown, "requirements", groups=package.groups)
         for package, text in requested.entries
     )
     return Loaded((), requested.included, requested.warnings, declarations)
