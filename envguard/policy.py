@@ -20,6 +20,13 @@ Merge semantics (`merge(base, override)`, used for `extends` chains and policy d
 
 A file reached twice (two files of a directory extending the same base) is applied once, at its
 first position.
+
+A policy, and each `extends`, may be any reference `envguard.locate` resolves: a local path,
+`package:NAME[/PATH]` or a pinned https URL (`extends` also takes `{url, sha256}`). Cycles are
+found by `Located.identity`, whatever kinds the chain mixes. A relative `extends` in a package's
+file stays among that distribution's files; one in a fetched file is refused (the cache file has
+no meaningful neighbours, and remote content must not name local files). The workspace limit
+(`within`) applies to local paths only: the other kinds never read the repository.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from envguard.errors import EnvguardError, one_line
+from envguard.locate import Located, LocateError, locate, reference_kind
 from envguard.model import NormalizedName, Waiver, normalize
 from envguard.rules.catalog import RULES
 
@@ -142,10 +150,28 @@ def load_policy(path: Path, *, shown: str | None = None, within: Path | None = N
     if kind == "dir":
         layers = _directory_layers(path, display, within)
     elif kind is not None:  # a pipe is fine here: `--policy <(generate-policy)`
-        layers = _file_layers(path, display, (), within)
+        layers = _file_layers(Located(path, display, os.path.realpath(path)), (), within)
     else:
         raise PolicyError(display, None, "", "policy file not found")
     return _fold(layers)
+
+
+def load_policy_reference(
+    written: str, base: Path, *, shown: str | None = None, within: Path | None = None
+) -> Policy:
+    """Load the policy `written` names: a path relative to `base` (as `load_policy`, shown as
+    `shown` or as written), `package:NAME[/PATH]` or `https://...#sha256=HEX`.
+
+    `within` only limits local files: a package's or a URL's policy is the organisation's, and
+    it is not in the repository anyway.
+    """
+    if reference_kind(written) == "path":
+        return load_policy(base / written, shown=written if shown is None else shown, within=within)
+    try:
+        located = locate(written, base)
+    except LocateError as exc:
+        raise PolicyError(written.partition("#")[0], None, "", exc.message) from None
+    return _fold(_file_layers(located, (), None))
 
 
 def _kind(path: Path) -> Literal["file", "dir", "other"] | None:
@@ -271,6 +297,23 @@ def selector_matches(patterns: Iterable[str], value: str) -> bool:
     return not any(fnmatch.fnmatchcase(value, p) for p in negative)
 
 
+def service_matches(patterns: Iterable[str], service: str) -> bool:
+    """`selector_matches` for service names, where an organisation qualifies them.
+
+    Checking several repositories' artifacts names each service `REPOSITORY/NAME`; a selector
+    written for one repository (`billing`, `services/*`) matches its services in every
+    repository, and `payments-repo/billing` only that one.
+    """
+    if selector_matches(patterns, service):
+        return True
+    _, slash, local = service.partition("/")
+    return bool(slash) and selector_matches(patterns, local) and not _negated(patterns, service)
+
+
+def _negated(patterns: Iterable[str], value: str) -> bool:
+    return any(p.startswith("!") and fnmatch.fnmatchcase(value, p[1:]) for p in patterns)
+
+
 # --------------------------------------------------------------------------- merging
 
 _T = TypeVar("_T")
@@ -316,45 +359,71 @@ def _directory_layers(path: Path, display: str, within: Path | None) -> list[tup
         raise PolicyError(display, None, "", "no *.yaml or *.yml files in this policy directory")
     layers: list[tuple[str, Policy]] = []
     for name in names:
-        layers.extend(_file_layers(path / name, posixpath.join(display, name), (), within))
+        file = path / name
+        layers.extend(_file_layers(Located(file, posixpath.join(display, name), os.path.realpath(file)), (), within))
     return layers
 
 
 def _file_layers(
-    path: Path, display: str, trail: tuple[tuple[str, str], ...], within: Path | None
+    source: Located, trail: tuple[tuple[str, str], ...], within: Path | None
 ) -> list[tuple[str, Policy]]:
     """The layers of one file, its bases first; `trail` is the extends chain that led here."""
-    identity = os.path.realpath(path)
-    layer = _parse_layer(_read(path, display), display)
+    display = source.shown
+    layer = _parse_layer(_read(source.path, display), display)
     if layer.extends is None:
-        return [(identity, layer.policy)]
+        return [(source.identity, layer.policy)]
     written, line = layer.extends
-    trail = (*trail, (identity, display))
-    target = path.parent / written
+    trail = (*trail, (source.identity, display))
+    target = _extends_target(source, written, line, within)
+    for seen_identity, seen_display in trail:
+        if seen_identity == target.identity:
+            chain = " -> ".join([d for _, d in trail] + [seen_display])
+            raise PolicyError(display, line, "extends", f"extends cycle: {chain}")
+    if len(trail) >= MAX_EXTENDS:
+        raise PolicyError(display, line, "extends", f"extends chain longer than {MAX_EXTENDS} files")
+    return [*_file_layers(target, trail, within), (source.identity, layer.policy)]
+
+
+def _extends_target(source: Located, written: str, line: int, within: Path | None) -> Located:
+    """The base file `extends: written` in `source` names, checked to be a readable file."""
+    display = source.shown
+    kind = reference_kind(written)
+    if kind == "path" and source.kind == "url":
+        # Relative to what? Not to the cache file; and a downloaded policy must not name local files.
+        message = f"a policy fetched from a URL cannot extend a local path ({written}); use package: or a pinned URL"
+        raise PolicyError(display, line, "extends", message)
+    if kind == "path" and source.inside is not None and not os.path.isabs(written):
+        # Among the same distribution's files, so that the report names them by package too.
+        prefix, _, directory = source.inside.partition("/")
+        relative = posixpath.normpath(posixpath.join(directory, written.replace("\\", "/")))
+        if relative == ".." or relative.startswith("../"):
+            message = f"{written} leaves the distribution's files; name another package as package:NAME/PATH"
+            raise PolicyError(display, line, "extends", message)
+        written, kind = f"{prefix}/{relative}", "package"
+    if kind != "path":
+        try:
+            return locate(written, source.path.parent)
+        except LocateError as exc:
+            raise PolicyError(display, line, "extends", f"{written.partition('#')[0]}: {exc.message}") from None
+    target = source.path.parent / written
     target_display = written if os.path.isabs(written) else _relative_display(display, written)
     try:
         target_identity = os.path.realpath(target)
     except ValueError:  # a NUL byte in the path
         raise PolicyError(display, line, "extends", f"not a valid path: {written!r}") from None
-    for seen_identity, seen_display in trail:
-        if seen_identity == target_identity:
-            chain = " -> ".join([d for _, d in trail] + [seen_display])
-            raise PolicyError(display, line, "extends", f"extends cycle: {chain}")
-    if len(trail) >= MAX_EXTENDS:
-        raise PolicyError(display, line, "extends", f"extends chain longer than {MAX_EXTENDS} files")
     if within is not None and not _inside(target_identity, within):
         message = f"{written} is outside the workspace root; pass --allow-outside-root to read it"
         raise PolicyError(display, line, "extends", message)
-    kind = _kind(target)
-    if kind == "dir":
+    kind_on_disk = _kind(target)
+    if kind_on_disk == "dir":
         raise PolicyError(display, line, "extends", f"must name a policy file, not a directory: {target_display}")
-    if kind is None:
+    if kind_on_disk is None:
         raise PolicyError(display, line, "extends", f"base policy not found: {target_display}")
-    if kind == "other":
+    if kind_on_disk == "other":
         # Reading a named pipe blocks until something writes to it, a device may never end.
         message = f"must name a regular file, not a pipe or device: {target_display}"
         raise PolicyError(display, line, "extends", message)
-    return [*_file_layers(target, target_display, trail, within), (identity, layer.policy)]
+    return Located(target, target_display, target_identity)
 
 
 def _inside(real_path: str, root: Path) -> bool:
@@ -807,10 +876,17 @@ def _version(f: _File, node: _Node) -> None:
 
 
 def _extends(f: _File, node: _Node) -> str:
-    text = _string(f, node, "extends")
-    if "://" in text:
-        raise f.fail(node, "extends", "must be a path on the local file system; URLs are not supported")
-    return text
+    """The base as a reference string: a path, `package:...`, a pinned URL, or `{url, sha256}`."""
+    if node.id == "mapping":
+        fields = _fields(f, node, "extends", ("url", "sha256"), required=("url", "sha256"))
+        url = _string(f, fields["url"], "extends.url")
+        digest = _string(f, fields["sha256"], "extends.sha256")
+        if "#" in url:
+            raise f.fail(fields["url"], "extends.url", "must not have a #fragment; the hash goes in sha256")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            raise f.fail(fields["sha256"], "extends.sha256", "must be 64 hexadecimal digits")
+        return f"{url}#sha256={digest}"
+    return _string(f, node, "extends")
 
 
 def _pytest_section(f: _File, node: _Node | None, explicit: set[str]) -> str | None:

@@ -99,7 +99,7 @@ def _parse_config(data: Any, shown: str, text: str) -> Config:
         raise SourceError(shown, key_line(text, unknown[0]), f"{where} has unknown key {unknown[0]!r} (known: {known})")
     policy = data.get("policy")
     if policy is not None and not isinstance(policy, str):
-        raise SourceError(shown, key_line(text, "policy"), f"{where} policy must be a path (a string)")
+        raise SourceError(shown, key_line(text, "policy"), f"{where} policy must be a policy reference (a string)")
     services = data.get("services", {})
     if not isinstance(services, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in services.items()

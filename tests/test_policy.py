@@ -233,7 +233,7 @@ INVALID: list[tuple[str, str, str]] = [
     (
         "extends-url",
         "version: 1\nextends: https://example.com/p.yaml\n",
-        "policy.yaml:2: extends: must be a path on the local file system; URLs are not supported",
+        "policy.yaml:2: extends: https://example.com/p.yaml: a policy URL needs its content hash: append #sha256=<64 hex digits>",
     ),
     ("extends-not-string", "version: 1\nextends: [a.yaml]\n", "policy.yaml:2: extends: expected a string, got a list"),
     # pytest
