@@ -41,11 +41,16 @@ def _service_plugins(
     from envguard.plugins import detect_plugins
     from envguard.pytest_config import PytestConfig, read_pytest_config
 
-    try:
-        config = read_pytest_config(root / service.path, service.path)
-    except SourceError as exc:
-        errors.append(Diagnostic(exc.path, exc.line, exc.message))
+    if service.pytest_config is not None:  # read when the artifact was written; its files are elsewhere
+        config = service.pytest_config
+    elif service.repository is not None:
         config = PytestConfig()
+    else:
+        try:
+            config = read_pytest_config(root / service.path, service.path)
+        except SourceError as exc:
+            errors.append(Diagnostic(exc.path, exc.line, exc.message))
+            config = PytestConfig()
     warnings.extend(config.warnings)
     return ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config))
 

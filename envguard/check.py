@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from envguard.errors import SourceError
+from envguard.errors import SourceError, UsageError
 from envguard.inventory import LoadOptions, load_workspace
 from envguard.markers import Target, view
 from envguard.assessment import Assessment, assess
 from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Severity
-from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy
+from envguard.locate import reference_kind
+from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy, load_policy_reference
 from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
@@ -51,18 +54,22 @@ def failing(findings: tuple[Finding, ...], fail_on: str) -> list[Finding]:
     return [f for f in findings if not f.suppressed and not f.baselined and f.severity in levels]
 
 
-def resolve_policy(policy_path: Path | None, workspace: Workspace) -> Policy:
+def resolve_policy(policy_path: str | Path | None, workspace: Workspace) -> Policy:
     """--policy, else `policy` in [tool.envguard], else policies/ at the root, else the built-in one.
 
+    Both may be any policy reference (a path, `package:NAME[/PATH]`, a pinned https URL); a path
+    in --policy is relative to the current directory, one in the configuration to the root.
     A policy named on the command line may extend any file; one the repository itself points to
-    may only extend files inside the workspace, unless --allow-outside-root.
+    may only extend files inside the workspace, unless --allow-outside-root. (A Path is still
+    accepted from callers that have not moved to reference strings; it can only be a path.)
     """
     if policy_path is not None:
-        return load_policy(policy_path, shown=policy_path.as_posix())
+        written = os.fspath(policy_path)
+        return load_policy_reference(written, Path.cwd(), shown=Path(written).as_posix())
     within = None if workspace.allow_outside_root else workspace.root
     configured = (workspace.config.raw or {}).get("policy")
     if isinstance(configured, str):
-        return load_policy(workspace.root / configured, shown=configured, within=within)
+        return load_policy_reference(configured, workspace.root, within=within)
     policies = workspace.root / "policies"
     if policies.is_dir() and any(p.suffix in (".yaml", ".yml") for p in policies.iterdir()):
         return load_policy(policies, shown="policies", within=within)
@@ -79,10 +86,18 @@ class Prepared:
 
 
 def prepare(
-    paths: list[Path], policy_path: Path | None, source_format: str | None, load: LoadOptions = LoadOptions()
+    paths: list[Path], policy_path: str | None, source_format: str | None, load: LoadOptions = LoadOptions()
 ) -> Prepared:
-    """Discover, load every service and the policy; every problem becomes a diagnostic."""
-    workspace, inventory = load_workspace(paths, source_format, load)
+    """Discover, load every service and the policy; every problem becomes a diagnostic.
+
+    Paths that are all inventory artifacts are read as the organisation they describe
+    (`envguard.org`), with the policy of the current directory's workspace configuration.
+    """
+    artifacts = _artifact_paths(paths)
+    if artifacts:
+        workspace, inventory = _organisation(artifacts)
+    else:
+        workspace, inventory = load_workspace(paths, source_format, load)
     errors = list(inventory.errors)
     warnings = list(inventory.warnings)
     try:
@@ -94,10 +109,43 @@ def prepare(
     return Prepared(workspace, inventory, policy, errors, warnings)
 
 
+def _artifact_paths(paths: list[Path]) -> list[Path]:
+    """`paths` when every one is an inventory artifact; [] when none is."""
+    from envguard.org.artifacts import is_artifact
+
+    flags = [path.is_file() and is_artifact(path) for path in paths]
+    if not any(flags):
+        return []
+    if not all(flags):
+        other = next(path for path, flag in zip(paths, flags) if not flag)
+        raise UsageError(
+            f"{other.as_posix()}: give either workspace paths or inventory artifacts, not both "
+            "(write this workspace's artifact with `envguard inventory --format json -o FILE`)"
+        )
+    return paths
+
+
+def _organisation(paths: list[Path]) -> tuple[Workspace, Inventory]:
+    from envguard.org.organisation import load_artifacts
+    from envguard.workspace import Config, load_config
+
+    root = Path.cwd()
+    errors: list[Diagnostic] = []
+    try:
+        config = load_config(root)
+    except SourceError as exc:
+        errors.append(Diagnostic(exc.path, exc.line, exc.message))
+        config = Config(services={}, exclude=())
+    inventory = load_artifacts(paths, root)
+    if errors:
+        inventory = dataclasses.replace(inventory, errors=(*errors, *inventory.errors))
+    return Workspace(root, (), config), inventory
+
+
 def run_check(
     paths: list[Path],
     *,
-    policy_path: Path | None = None,
+    policy_path: str | None = None,
     today: dt.date | None = None,
     source_format: str | None = None,
     target: Target = Target(),
@@ -127,7 +175,7 @@ def run_check(
     inventory = view(prepared.inventory, target)
     root = prepared.workspace.root
     store = None
-    if load.cache:
+    if load.cache and not inventory.repositories:  # artifacts are cheap to read and have no workspace
         from envguard.cache import default_directory
         from envguard.check_cache import CheckCache, context_key
 
@@ -162,18 +210,24 @@ def run_check(
     )
 
 
-def policy_paths(policy_path: Path | None, workspace: Workspace, policy: Policy) -> list[str]:
-    """Root-relative files and directories whose change can change the policy or the configuration."""
+def policy_paths(policy_path: str | Path | None, workspace: Workspace, policy: Policy) -> list[str]:
+    """Root-relative files and directories whose change can change the policy or the configuration.
+
+    A package's or a URL's policy is left out: no change in the repository changes it.
+    """
     root = workspace.root
     candidates = [root / "policies", root / "envguard.toml", root / "pyproject.toml"]
     configured = (workspace.config.raw or {}).get("policy")
-    if isinstance(configured, str):
+    if isinstance(configured, str) and reference_kind(configured) == "path":
         candidates.append(root / configured)
-    if policy_path is not None:
-        candidates.append(policy_path)
+    written = None if policy_path is None else os.fspath(policy_path)
+    if written is not None and reference_kind(written) == "path":
+        candidates.append(Path(written))
     # Policy.files are shown relative to --policy's own base (the current directory), else to the root.
     base = Path.cwd() if policy_path is not None else root
-    candidates.extend(base / shown for shown in policy.files if shown != BUILTIN_DISPLAY)
+    candidates.extend(
+        base / shown for shown in policy.files if shown != BUILTIN_DISPLAY and reference_kind(shown) == "path"
+    )
     return [_shown(path, root) for path in candidates]
 
 

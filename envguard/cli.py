@@ -9,6 +9,7 @@ pre-commit run (docs/performance.md).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ EPILOG = (
     "(diff); 2 an input, the policy, the configuration or the command line could not be used; "
     "130 interrupted."
 )
-INVENTORY_FORMATS = ("text", "json")
+INVENTORY_FORMATS = ("text", "json", "jsonl")
 CHECK_FORMATS = ("text", "json")
 REPORT_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "markdown")
 DIFF_FORMATS = ("text", "json", "markdown")
@@ -53,6 +54,7 @@ def inventory(
     no_cache: bool,
     jobs: int | None,
     allow_outside_root: bool,
+    name: str | None,
 ) -> int:
     """Load every dependency record into one normalised inventory per service."""
     from envguard.inventory import load_workspace
@@ -60,20 +62,40 @@ def inventory(
     from envguard.report import text as text_report
 
     load = _load_options(no_cache, jobs, allow_outside_root, output_format)
-    _, result = load_workspace(list(paths or []), source_format, load)
-    if output_format == "json":
-        rendered = json_report.dumps(json_report.inventory_document(result))
-    else:
+    workspace, result = load_workspace(list(paths or []), source_format, load)
+    if output_format == "text":
         rendered = text_report.render_inventory(result)
+    else:
+        from envguard.org.repository import read_repository
+
+        # An artifact says which repository and commit it describes: many are read together.
+        repository, git_warnings = read_repository(workspace.root, name)
+        result = dataclasses.replace(result, warnings=_merged(result.warnings, list(git_warnings)))
+        if output_format == "jsonl":
+            from envguard.report import jsonl as jsonl_report
+
+            rendered = jsonl_report.render_inventory(result, repository)
+        else:
+            from envguard.org.artifacts import recorded_pytest
+
+            configs, errors, warnings = recorded_pytest(result, workspace.root)
+            result = dataclasses.replace(
+                result, errors=_merged(result.errors, errors), warnings=_merged(result.warnings, warnings)
+            )
+            rendered = json_report.dumps(json_report.inventory_document(result, configs, repository))
     _emit(rendered, output)
     _print_diagnostics(result.warnings, result.errors)
     return 2 if result.errors else 0
 
 
+def _merged(items: tuple[Diagnostic, ...], more: list[Diagnostic]) -> tuple[Diagnostic, ...]:
+    return tuple(sorted({*items, *more}, key=lambda d: (d.path, d.line or 0, d.message)))
+
+
 def check(
     *,
     paths: list[Path] | None,
-    policy: Path | None,
+    policy: str | None,
     output_format: str,
     output: Path | None,
     fail_on: str,
@@ -147,7 +169,7 @@ _RECOGNISED_BY = {
 def plugins(
     *,
     paths: list[Path] | None,
-    policy: Path | None,
+    policy: str | None,
     output_format: str,
     output: Path | None,
     source_format: str | None,
@@ -600,9 +622,11 @@ def _paths_argument(parser: argparse.ArgumentParser) -> None:
 
 def _policy_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--policy", type=Path, metavar="PATH",
-        help="Policy file, or a directory whose *.yaml files merge in name order (default: `policy` in "
-        "[tool.envguard], else policies/ at the workspace root, else the built-in policy).",
+        "--policy", type=str, metavar="REF",
+        help="Policy file, or a directory whose *.yaml files merge in name order; or package:NAME[/PATH] "
+        "(the envguard-policy.yaml an installed distribution ships); or https://...#sha256=HEX (fetched "
+        "once, then read from the cache) (default: `policy` in [tool.envguard], else policies/ at the "
+        "workspace root, else the built-in policy).",
     )
 
 
@@ -658,9 +682,20 @@ def _inventory_arguments(sub: argparse.ArgumentParser) -> None:
     _paths_argument(sub)
     _format_option(sub, INVENTORY_FORMATS)
     sub.add_argument("-o", "--output", type=Path, metavar="FILE", help="Write the report to this file.")
+    sub.add_argument("--name", type=_repository_name, metavar="NAME",
+                     help="The repository's name in json and jsonl output (default: from the origin URL in "
+                     ".git, else the work tree's directory name).")
     _source_format_option(sub, "Read every given file as this format (uv, poetry, pdm, pipfile, pylock, "
                           "requirements, freeze, pip-report, pip-inspect, pip-list, conda, conda-meta).")
     _load_arguments(sub)
+
+
+def _repository_name(value: str) -> str:
+    from envguard.org.repository import valid_name
+
+    if not valid_name(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a repository name (no '/', no surrounding spaces)")
+    return value
 
 
 def _check_arguments(sub: argparse.ArgumentParser) -> None:

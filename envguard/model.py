@@ -13,6 +13,9 @@ from packaging.utils import canonicalize_name
 
 from envguard.errors import one_line
 
+if TYPE_CHECKING:
+    from envguard.pytest_config import PytestConfig
+
 NormalizedName = NewType("NormalizedName", str)
 
 
@@ -186,6 +189,11 @@ class Service:
     # A digest of every file the packages were read from, when the inventory cache recorded
     # them: the check cache keeps the service's results under it. Not part of its value.
     fingerprint: bytes | None = field(default=None, compare=False, repr=False)
+    # The pytest configuration an inventory artifact recorded (its files are not here to read);
+    # None: read it from the service's directory.
+    pytest_config: PytestConfig | None = field(default=None, compare=False, repr=False)
+    # The repository an inventory artifact says the service belongs to; None for a workspace.
+    repository: str | None = None
 
     @classmethod
     def deferred(cls, fields: dict[str, object], makers: dict[str, Callable[[], tuple[Any, ...]]]) -> Service:
@@ -225,11 +233,22 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Repository:
+    """A repository an inventory describes: its name, and its commit and URL where known."""
+
+    name: str
+    commit: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Inventory:
     root: str
     services: tuple[Service, ...]
     errors: tuple[Diagnostic, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default=())
+    # The repositories inventory artifacts brought (envguard.org), in name order; () for a workspace.
+    repositories: tuple[Repository, ...] = ()
 
 
 class Severity(str, enum.Enum):

@@ -26,7 +26,7 @@ from posixpath import normpath
 
 from envguard.errors import UsageError
 from envguard.model import Finding, Inventory, Waiver
-from envguard.policy import selector_matches
+from envguard.policy import service_matches
 from envguard.rules.catalog import BY_CODE, BY_NAME, RULES
 
 __all__ = ["FAMILIES", "changed_services", "filter_findings", "parse_select"]
@@ -170,7 +170,7 @@ def _in_scope(finding: Finding, waiver: Waiver | None, services: Collection[str]
     if finding.name in _EXCEPTION_RULES:
         selectors = waiver.services if waiver is not None else _written_services(finding.service)
         # No services: the exception covers every service, so any changed one.
-        return any(selector_matches(selectors, service) for service in services)
+        return any(service_matches(selectors, service) for service in services)
     involved = finding.involved or tuple(finding.service.split(", "))
     return any(service in services for service in involved)
 

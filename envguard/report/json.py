@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from envguard.model import Declaration, Diagnostic, Finding, Inventory, Package, Service, Severity, StaleLock, Waiver
+from envguard.model import Declaration, Diagnostic, Finding, Inventory, Package, Repository, Service, Severity, StaleLock, Waiver
 
 if TYPE_CHECKING:
     from envguard.check import CheckResult
+    from envguard.pytest_config import PytestConfig
 
 INVENTORY_SCHEMA = "envguard.inventory/1"
 
@@ -71,9 +73,35 @@ def environments(service: Service) -> list[dict[str, Any]]:
     return [{"name": name, "requirements": counts[name]} for name in sorted(counts)]
 
 
-def inventory_document(inventory: Inventory) -> dict[str, Any]:
+def pytest_config(config: PytestConfig) -> dict[str, Any] | None:
+    """What a check of the artifact needs of the service's pytest configuration; None when it has none."""
+    if config.path is None and not (config.plugin_args or config.required_plugins or config.conftest_plugins):
+        return None
+    return {
+        "path": config.path,
+        "section": config.section,
+        "addopts": list(config.addopts),
+        "plugin_args": [{"name": a.name, "disabled": a.disabled, "path": a.path, "line": a.line} for a in config.plugin_args],
+        "required_plugins": [
+            {"requirement": r.requirement, "name": r.name, "specifier": r.specifier, "path": r.path, "line": r.line}
+            for r in config.required_plugins
+        ],
+        "conftest_plugins": [{"module": c.module, "path": c.path, "line": c.line} for c in config.conftest_plugins],
+    }
+
+
+def repository_identity(item: Repository) -> dict[str, Any]:
+    return {"name": item.name, "commit": item.commit, "url": item.url}
+
+
+def inventory_document(
+    inventory: Inventory, configs: Mapping[str, PytestConfig] | None = None, repository: Repository | None = None
+) -> dict[str, Any]:
+    """The inventory artifact; with `configs` (by service name), each service's pytest configuration;
+    with `repository`, which repository (and commit) it describes."""
     return {
         "schema": INVENTORY_SCHEMA,
+        **({"repository": repository_identity(repository)} if repository is not None else {}),
         "services": [
             {
                 "name": service.name,
@@ -85,6 +113,7 @@ def inventory_document(inventory: Inventory) -> dict[str, Any]:
                 "environments": environments(service),
                 "declarations": [declaration(d) for d in service.declarations],
                 "stale_locks": [stale_lock(s) for s in service.stale_locks],
+                **({"pytest": pytest_config(configs[service.name])} if configs is not None else {}),
             }
             for service in inventory.services
         ],
@@ -142,6 +171,51 @@ def summary(result: CheckResult) -> dict[str, int]:
     }
 
 
+def repositories(result: CheckResult) -> list[dict[str, Any]]:
+    """Per repository of an organisation check: its services, its findings by state, and the drift
+    rows its services take part in. [] unless several repositories were checked.
+
+    A finding belongs to the repository its first location is in: every path of an organisation
+    starts with its repository's directory (envguard.org.artifacts).
+    """
+    known = result.inventory.repositories
+    if len(known) < 2:
+        return []
+    rows: dict[str, dict[str, Any]] = {
+        repository.name: {
+            "name": repository.name,
+            "commit": repository.commit,
+            "url": repository.url,
+            "services": 0,
+            "errors": 0,
+            "warnings": 0,
+            "suppressed": 0,
+            "drift_rows": 0,
+        }
+        for repository in known
+    }
+    owner: dict[str, str] = {}
+    for service in result.inventory.services:
+        if service.repository in rows:
+            rows[service.repository]["services"] += 1
+            owner[service.name] = service.repository
+    for item in result.findings:
+        first = item.locations[0].path if item.locations else ""
+        row = rows.get(first.split("/", 1)[0])
+        if row is None:
+            continue
+        state = "suppressed" if item.suppressed else None if item.baselined else f"{item.severity.value}s"
+        if state is not None:
+            row[state] += 1
+    if result.matrix is not None:
+        for matrix_row in result.matrix.rows:
+            taking_part = {owner.get(service) for service, cell in zip(result.matrix.services, matrix_row.cells) if cell}
+            for name in taking_part:
+                if name is not None:
+                    rows[name]["drift_rows"] += 1
+    return [rows[name] for name in sorted(rows)]
+
+
 def drift(result: CheckResult) -> dict[str, Any]:
     matrix = result.matrix
     if matrix is None:
@@ -167,6 +241,7 @@ def report_document(result: CheckResult) -> dict[str, Any]:
         "findings": [finding(f) for f in result.findings],
         "summary": summary(result),
         "drift": drift(result),
+        "repositories": repositories(result),
         "errors": [diagnostic(e) for e in result.errors],
         "warnings": [diagnostic(w) for w in result.warnings],
     }

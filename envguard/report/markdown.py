@@ -117,6 +117,7 @@ def render_check(result: CheckResult) -> str:
     lines = ["### envguard check", "", f"**{escape_text(summary_line(result))}**", ""]
     if not result.target.universal:
         lines.extend([f"Target: {escape_text(result.target.describe())}", ""])
+    lines.extend(_repositories_section(result))
     active = [f for f in result.findings if not f.suppressed and not f.baselined]
     if not active and not result.errors:
         lines.extend(["No findings.", ""])
@@ -135,6 +136,19 @@ def render_check(result: CheckResult) -> str:
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _repositories_section(result: CheckResult) -> list[str]:
+    """An organisation check's summary per repository, before the findings; nothing for one repository."""
+    from envguard.report.text import repository_rows
+
+    rows = repository_rows(result)
+    if not rows:
+        return []
+    header, *body = rows
+    table = [table_row([cell.title() for cell in header]), "|---|---|---:|---:|---:|---:|---:|"]
+    table.extend(table_row([_code(row[0]), _code(row[1]) if row[1] != "-" else "—", *row[2:]]) for row in body)
+    return ["#### Repositories", "", *table, ""]
 
 
 def _by_service(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:

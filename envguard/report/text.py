@@ -78,8 +78,6 @@ def _plural(count: int, noun: str) -> str:
 
 
 def render_check(result: CheckResult, *, colour: bool = False) -> str:
-    from envguard.report.json import summary
-
     lines: list[str] = []
     by_service: dict[str, list[Finding]] = {}
     for finding in result.findings:
@@ -92,17 +90,42 @@ def render_check(result: CheckResult, *, colour: bool = False) -> str:
     if result.matrix is not None and result.matrix.rows:
         lines.extend(drift_matrix_lines(result))
         lines.append("")
-    counts = summary(result)
+    organisation = repository_rows(result)
+    if organisation:
+        lines.append("repositories")
+        lines.extend(_table(organisation))
+        lines.append("")
     policy = ", ".join(result.policy_files) or "(none: the policy could not be read)"
     lines.append(f"policy: {policy}")
-    line = (
-        f"{_plural(counts['services'], 'service')} checked: {_plural(counts['errors'], 'error')}, "
-        f"{_plural(counts['warnings'], 'warning')}, {counts['suppressed']} suppressed"
-    )
-    if counts["baselined"]:
-        line += f", {counts['baselined']} in the baseline"
-    lines.append(line)
+    lines.append(summary_line(result))
     return _text(lines)
+
+
+def repository_rows(result: CheckResult) -> list[tuple[str, ...]]:
+    """The per-repository summary of an organisation check (header first); [] for one repository."""
+    from envguard.report.json import repositories
+
+    rows = repositories(result)
+    if not rows:
+        return []
+    header = ("REPOSITORY", "COMMIT", "SERVICES", "ERRORS", "WARNINGS", "SUPPRESSED", "DRIFT ROWS")
+    return [header] + [
+        (
+            one_line(row["name"]),
+            (row["commit"] or "-")[:12],
+            str(row["services"]),
+            str(row["errors"]),
+            str(row["warnings"]),
+            str(row["suppressed"]),
+            str(row["drift_rows"]),
+        )
+        for row in rows
+    ]
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
 
 
 def drift_matrix_lines(result: CheckResult) -> list[str]:
@@ -117,7 +140,16 @@ def drift_matrix_lines(result: CheckResult) -> list[str]:
 
 
 def summary_line(result: CheckResult) -> str:
-    return render_check(result).rstrip("\n").rsplit("\n", 1)[-1]
+    from envguard.report.json import summary
+
+    counts = summary(result)
+    line = (
+        f"{_plural(counts['services'], 'service')} checked: {_plural(counts['errors'], 'error')}, "
+        f"{_plural(counts['warnings'], 'warning')}, {counts['suppressed']} suppressed"
+    )
+    if counts["baselined"]:
+        line += f", {counts['baselined']} in the baseline"
+    return line
 
 
 # ANSI SGR codes: red, yellow, dim.

@@ -50,7 +50,7 @@ from typing import NamedTuple
 from envguard.errors import one_line
 from envguard.markers import Target, applies
 from envguard.model import MAIN, Diagnostic, Finding, Inventory, Kind, NormalizedName, Package, Service
-from envguard.policy import DriftRule, Policy, selector_matches
+from envguard.policy import DriftRule, Policy, selector_matches, service_matches
 from envguard.rules._common import finding, locations
 from envguard.versions import drift_key, parse, satisfies, sort_key
 
@@ -372,7 +372,7 @@ def _resolve(policy: Policy, service: str, package: Package) -> int:
     for index, rule in enumerate(policy.drift_rules):
         if not selector_matches(rule.packages, package.name):
             continue
-        if rule.services and not selector_matches(rule.services, service):
+        if rule.services and not service_matches(rule.services, service):
             continue
         if rule.groups and not any(selector_matches(rule.groups, group) for group in package.groups):
             continue

@@ -7,7 +7,7 @@ import datetime as dt
 
 from envguard.model import Finding, Location, Waiver
 from envguard.rules.catalog import BY_NAME
-from envguard.policy import selector_matches
+from envguard.policy import selector_matches, service_matches
 
 EXPIRING_WITHIN_DAYS = 14
 _OWN_RULES = frozenset({"exception-expired", "exception-expiring", "exception-unused"})
@@ -18,7 +18,7 @@ def waiver_matches(waiver: Waiver, finding: Finding) -> bool:
         return False
     if waiver.rule is not None and waiver.rule != finding.name:
         return False
-    return selector_matches((waiver.package,), finding.package) and selector_matches(waiver.services, finding.service)
+    return selector_matches((waiver.package,), finding.package) and service_matches(waiver.services, finding.service)
 
 
 def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: dt.date) -> list[Finding]:

@@ -386,7 +386,8 @@ def test_inventory_json_is_identical_across_hash_seeds_and_creation_orders(tmp_p
         _build_shuffled(workspace, run)
         env = dict(os.environ, PYTHONHASHSEED=seed)
         result = subprocess.run(
-            [sys.executable, "-m", "envguard", "inventory", str(workspace), "--format", "json"],
+            # --name: the repository's name would otherwise be each directory's own.
+            [sys.executable, "-m", "envguard", "inventory", str(workspace), "--format", "json", "--name", "ws"],
             capture_output=True,
             env=env,
             cwd=tmp_path,

@@ -1,0 +1,122 @@
+"""The organisation benchmark: many repositories' inventory artifacts checked in one process.
+
+    python benchmarks/org.py [--repositories 2000] [--packages 300] [--repeat 3] [--workdir DIR] [--envguard CMD]
+
+writes --repositories artifacts (`envguard.inventory/1`, seed 0) of one service each, with about
+--packages locked entries drawn from a pool shared across the organisation (so that versions
+drift between repositories, as they do), pytest and a few approved plugins among them, and then
+times, median of --repeat:
+
+  floor   `json.load` of every artifact, one process, nothing else
+  check   `envguard check --no-cache --format json --output /dev/null ARTIFACT...`
+
+and prints the ratio and the peak resident memory of the check (Linux). Issue 13's target: the
+check within 4 x the floor, at most 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import timed  # noqa: E402  (the same peak-memory sampling as the workspace benchmark)
+
+PLUGINS = ("pytest-cov", "pytest-xdist", "pytest-mock", "pytest-asyncio", "pytest-timeout")
+FORMATS = (("uv.lock", "uv"), ("poetry.lock", "poetry"), ("requirements.txt", "requirements"))
+
+
+def artifact(index: int, packages: int, rng: random.Random) -> dict[str, object]:
+    lock, fmt = FORMATS[index % len(FORMATS)]
+    service = f"svc-{index:04d}"
+    names = ["pytest", *PLUGINS[: 1 + index % len(PLUGINS)]]
+    names += [f"lib-{n:04d}" for n in rng.sample(range(1500), packages - len(names))]
+    entries = []
+    for line, name in enumerate(names, start=1):
+        major = 8 if name == "pytest" else rng.choice((1, 1, 1, 2))
+        entries.append({
+            "name": name,
+            "version": f"{major}.{rng.randrange(4)}.{rng.randrange(3)}",
+            "kind": "registry",
+            "groups": ["dev"] if name.startswith("pytest") else ["main"],
+            "marker": None,
+            "path": lock,
+            "line": line * 9,
+            "specifier": None,
+        })
+    return {
+        "schema": "envguard.inventory/1",
+        "repository": {"name": f"repo-{index:04d}", "commit": f"{index:040x}", "url": None},
+        "services": [{
+            "name": service,
+            "path": ".",
+            "sources": [{"path": lock, "format": fmt}],
+            "ignored_sources": [],
+            "packages": entries,
+            "declared_sources": [],
+            "environments": [],
+            "declarations": [],
+            "stale_locks": [],
+            "pytest": None,
+        }],
+        "errors": [],
+        "warnings": [],
+    }
+
+
+def generate(directory: Path, repositories: int, packages: int) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    paths = []
+    for index in range(repositories):
+        path = directory / f"repo-{index:04d}.json"
+        if not path.exists():
+            path.write_text(json.dumps(artifact(index, packages, rng), indent=2), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+FLOOR = "import json, sys\nfor p in sys.argv[1:]:\n    with open(p, 'rb') as f: json.load(f)\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repositories", type=int, default=2000)
+    parser.add_argument("--packages", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/envguard-org-bench"))
+    parser.add_argument("--envguard", default=f"{sys.executable} -m envguard")
+    args = parser.parse_args()
+    paths = generate(args.workdir / f"{args.repositories}x{args.packages}", args.repositories, args.packages)
+    files = [str(p) for p in paths]
+    megabytes = sum(p.stat().st_size for p in paths) / 2**20
+    floors = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", FLOOR, *files], check=True)
+        floors.append(time.perf_counter() - start)
+    check = [*shlex.split(args.envguard), "check", "--no-cache", "--format", "json", "--output", "/dev/null", *files]
+    runs = [timed(check) for _ in range(args.repeat)]
+    codes = {code for _, code, _ in runs}
+    if not codes <= {0, 1}:
+        print(f"envguard check exited {codes}", file=sys.stderr)
+        return 2
+    floor = statistics.median(floors)
+    seconds = statistics.median(t for t, _, _ in runs)
+    peak = max(rss for _, _, rss in runs)
+    entries = args.repositories * args.packages
+    print(f"{args.repositories} artifacts, {entries:,} entries, {megabytes:.0f} MB: json.load floor {floor:.2f} s, "
+          f"check {seconds:.2f} s ({seconds / floor:.2f} x floor), peak {peak / 2**20:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

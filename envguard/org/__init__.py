@@ -1,0 +1,1 @@
+"""Organisation inputs: many repositories checked as one (inventory artifacts, repository identity)."""
