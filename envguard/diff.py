@@ -334,9 +334,12 @@ class _Resolver:
         return self._named_side(argument)
 
     def _path_side(self, argument: str, path: Path) -> tuple[Side, list[Diagnostic], list[Diagnostic]]:
+        from envguard.org.artifacts import is_artifact
         from envguard.workspace import discover
 
         display = path.as_posix()
+        if is_artifact(path):
+            return _artifact_side(path, display)
         workspace = discover([path], self.source_format)
         if path.is_dir():
             target = path.resolve()
@@ -374,6 +377,24 @@ class _Resolver:
         if spec is None:
             raise UsageError(_unknown_service_message(argument, sorted(by_name), self.root))
         return _load(spec, workspace, argument, service=True)
+
+
+def _artifact_side(path: Path, display: str) -> tuple[Side, list[Diagnostic], list[Diagnostic]]:
+    """The one service of an inventory artifact, its paths as the repository wrote them."""
+    from envguard.errors import SourceError
+    from envguard.org.artifacts import read_artifact
+
+    try:
+        artifact = read_artifact(path, display)
+    except SourceError as exc:
+        return Side(display, (), ()), [Diagnostic(exc.path, exc.line, exc.message)], []
+    services = [s for s in artifact.services if s.sources or s.declarations]
+    if len(services) != 1:
+        names = ", ".join(s.name for s in artifact.services) or "none"
+        raise UsageError(f"{display}: diff compares one service, and this artifact holds several ({names})")
+    (service,) = services
+    side = Side(display, service.sources, service.packages, False, service.declarations, service.declared_sources)
+    return side, list(artifact.errors), list(artifact.warnings)
 
 
 def _load(

@@ -182,3 +182,24 @@ def test_reports_summarise_each_repository(organisation: Path, capsys: pytest.Ca
     # One repository: no organisation summary, the report of that repository alone.
     _, single, _ = _check(artifacts[0], capsys=capsys)
     assert single["repositories"] == []
+
+
+def test_diff_reads_a_one_service_artifact_as_that_service(
+    organisation: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sides = []
+    for service in ("search", "gateway"):
+        repository = tmp_path / service
+        shutil.copytree(EXAMPLE / "services" / service, repository)
+        artifact = tmp_path / f"{service}.json"
+        assert main(["inventory", str(repository), "--format", "json", "--no-cache", "-o", str(artifact)]) == 0
+        sides.append((repository, artifact))
+    (search, search_artifact), (gateway, gateway_artifact) = sides
+    capsys.readouterr()
+    main(["diff", str(search), str(gateway), "--format", "json"])
+    from_checkouts = json.loads(capsys.readouterr().out)
+    main(["diff", str(search_artifact), str(gateway_artifact), "--format", "json"])
+    from_artifacts = json.loads(capsys.readouterr().out)
+    assert from_artifacts["changes"] == from_checkouts["changes"] and from_artifacts["changes"]
+    assert main(["diff", str(organisation / "payments-repo.json"), str(search_artifact)]) == 2
+    assert "holds several (billing, orders, payments)" in capsys.readouterr().err
