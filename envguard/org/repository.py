@@ -30,7 +30,10 @@ be read is None; content that is malformed (not merely absent) also gives one wa
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -108,11 +111,11 @@ def _locate(root: Path, warnings: list[Diagnostic]) -> tuple[Path, Path | None] 
     None when a `.git` file says nothing usable; None when no directory up to `/` has `.git`."""
     for directory in (root, *root.parents):
         dot_git = directory / ".git"
-        if dot_git.is_dir():
-            if (dot_git / "HEAD").is_file():
+        if _is_dir(dot_git):
+            if _is_file(dot_git / "HEAD"):
                 return directory, dot_git
             continue
-        if dot_git.is_file():
+        if _is_file(dot_git):
             return directory, _gitdir_of_file(dot_git, root, warnings)
     return None
 
@@ -127,7 +130,7 @@ def _gitdir_of_file(dot_git: Path, root: Path, warnings: list[Diagnostic]) -> Pa
         warnings.append(Diagnostic(shown, 1, "not a git link: expected 'gitdir: PATH'"))
         return None
     git_dir = dot_git.parent / first[len("gitdir:") :].strip()
-    if not (git_dir / "HEAD").is_file():
+    if not _is_file(git_dir / "HEAD"):
         warnings.append(Diagnostic(shown, 1, f"gitdir {relative(git_dir, root)} is not a git directory"))
         return None
     return git_dir
@@ -136,7 +139,7 @@ def _gitdir_of_file(dot_git: Path, root: Path, warnings: list[Diagnostic]) -> Pa
 def _common_dir(git_dir: Path, root: Path, warnings: list[Diagnostic]) -> Path:
     """Where the branches and config of a linked worktree's git directory live (itself otherwise)."""
     path = git_dir / "commondir"
-    if not path.is_file():
+    if not _is_file(path):
         return git_dir
     text, shown = _read(path, root, warnings)
     target = (text or "").split("\n", 1)[0].strip()
@@ -150,6 +153,23 @@ def _common_dir(git_dir: Path, root: Path, warnings: list[Diagnostic]) -> Path:
 def _directory_name(directory: Path) -> str:
     name = directory.name
     return name if valid_name(name) else _NAMELESS
+
+
+def _is_file(path: Path) -> bool:
+    return _mode(path, stat.S_ISREG)
+
+
+def _is_dir(path: Path) -> bool:
+    return _mode(path, stat.S_ISDIR)
+
+
+def _mode(path: Path, test: Callable[[int], bool]) -> bool:
+    # Path.is_file lets PermissionError through (a `.git` of another user, mode 0700): such a
+    # directory is no repository envguard can read, and no reason to stop.
+    try:
+        return test(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 # --------------------------------------------------------------------------- HEAD and refs
@@ -174,7 +194,7 @@ def _head_commit(
         if not _valid_ref(ref):
             warnings.append(Diagnostic(shown, 1, "expected a commit hash or 'ref: refs/...'"))
             return None
-        loose = next((d / ref for d in (git_dir, common) if (d / ref).is_file()), None)
+        loose = next((d / ref for d in (git_dir, common) if _is_file(d / ref)), None)
         if loose is None:
             return _packed(common / "packed-refs", ref, root, warnings)
         path = loose
@@ -196,7 +216,7 @@ def _valid_ref(ref: str) -> bool:
 
 def _packed(path: Path, ref: str, root: Path, warnings: list[Diagnostic]) -> str | None:
     """The commit `packed-refs` records for `ref`; None when it records none (an unborn branch)."""
-    if not path.is_file():
+    if not _is_file(path):
         return None
     text = _read(path, root, warnings).text
     suffix = " " + ref
@@ -219,7 +239,7 @@ class _Entry(NamedTuple):
 
 
 def _read_config(path: Path, root: Path, warnings: list[Diagnostic]) -> list[_Entry]:
-    if not path.is_file():
+    if not _is_file(path):
         return []
     text, shown = _read(path, root, warnings)
     if text is None:

@@ -304,3 +304,16 @@ def test_urls_lose_credentials_and_name_the_repository(tmp_path: Path, url: str,
     root = make_repository(tmp_path / "checkout", commits=1)
     git(root, "remote", "add", "origin", url)
     assert read_repository(root)[0] == Repository(name, git(root, "rev-parse", "HEAD"), public)
+
+
+def test_a_git_directory_envguard_may_not_read_is_no_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_repository(tmp_path / "repo")
+    real_stat = os.stat
+
+    def stat(path: os.PathLike[str] | str, *args: object, **kwargs: object) -> os.stat_result:
+        if ".git" in Path(path).parts:  # another user's .git, mode 0700 (root reads through any mode)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat)
+    assert read_repository(root) == (Repository("repo", None, None), ())
