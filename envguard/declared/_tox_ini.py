@@ -224,6 +224,7 @@ def expand_names(value: str) -> list[str]:
     return ["-".join(factor for factor, _ in group) for group in factor_groups(value)]
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every key of every section of an environment's chain
 def env_factors(name: str) -> frozenset[str]:
     try:
         return frozenset(factor for group in factor_groups(name) for factor, _ in group)

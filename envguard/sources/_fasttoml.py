@@ -217,9 +217,10 @@ def _multiline_array(lines: list[str], index: int) -> tuple[list[Any], int]:
         line = lines[index]
         index += 1
         # The two element shapes of every lock, each matched with its comma in one step.
-        found = _FLAT_ELEMENT.fullmatch(line)
-        if found is not None:
-            items.append(_flat_table(found))
+        flat = _flat_element(line)
+        if flat is not None:
+            table, comma = flat
+            items.append(table.copy())  # the cached table is shared by every line like this one
         else:
             found = _STRING_ELEMENT.fullmatch(line)
             if found is not None:
@@ -233,12 +234,27 @@ def _multiline_array(lines: list[str], index: int) -> tuple[list[Any], int]:
                 found = _ELEMENT_END.fullmatch(line, end)
                 if found is None:
                     raise Unsupported(index)
-        if not found.group("comma"):
+            comma = bool(found.group("comma"))
+        if not comma:
             # The last element: only the closing bracket may follow.
             if index < count and _ARRAY_END.fullmatch(lines[index]) is not None:
                 return items, index + 1
             raise Unsupported(index)
     raise Unsupported(index)
+
+
+@functools.lru_cache(maxsize=8192)
+def _flat_element(line: str) -> tuple[dict[str, Any], bool] | None:
+    """The flat inline table a whole array line holds, and whether a comma follows it; else None.
+
+    Cached by the line's text: these lines are most of a lock (`{ name = "anyio" }` under every
+    package that depends on it, the wheels of a version every service locks) and repeat within a
+    lock and across the locks of a monorepo; a repeated line is then a look-up and a copy.
+    """
+    found = _FLAT_ELEMENT.fullmatch(line)
+    if found is None:
+        return None
+    return _flat_table(found), bool(found.group("comma"))
 
 
 def _flat_table(found: re.Match[str]) -> dict[str, Any]:
@@ -274,6 +290,19 @@ def _rich_table(inner: str) -> dict[str, Any]:
     return table
 
 
+@functools.lru_cache(maxsize=2048)
+def _rich_array(text: str) -> tuple[list[dict[str, Any]], int] | None:
+    """The one-line array of inline tables `text` starts with (pylock's `wheels = [...]`) and its
+    length, else None. Cached by the text, like `_flat_element`: the same version's wheels are
+    the same line in every lock that holds it."""
+    table_pattern, array_pattern, _ = _rich()
+    found = array_pattern.match(text)
+    if found is None:
+        return None
+    end = found.end()
+    return [_rich_table(table.group(1)) for table in table_pattern.finditer(text, 0, end)], end
+
+
 def _value(line: str, pos: int) -> tuple[Any, int]:
     """The one-line value starting at `pos`, and where it ends."""
     if pos >= len(line):
@@ -300,13 +329,12 @@ def _value(line: str, pos: int) -> tuple[Any, int]:
         return _inline_table(line, pos)
     if char == "[":
         found = _SPACE.match(line, pos + 1)
-        rich = None
         if line.startswith("{", found.end()):  # type: ignore[union-attr]
-            table_pattern, array_pattern, _ = _rich()
-            rich = array_pattern.match(line, pos)
-        if rich is not None:
-            end = rich.end()
-            return [_rich_table(table.group(1)) for table in table_pattern.finditer(line, pos, end)], end
+            array = _rich_array(line[pos:])
+            if array is not None:
+                tables, length = array
+                # Copies: the cached tables are shared by every line like this one.
+                return [{k: v.copy() if type(v) is dict else v for k, v in t.items()} for t in tables], pos + length
         return _inline_array(line, pos)
     if char == "'":
         found = _LITERAL.match(line, pos)

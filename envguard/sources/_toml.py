@@ -70,11 +70,21 @@ def _full_parse(text: str, shown: str) -> dict[str, Any]:
 
 def key_line(text: str, key: str) -> int | None:
     """First line that assigns `key` or opens a `[key]`/`[[key]]` table; only used to place errors."""
-    # One search over the text instead of a match per line; `[^\S\n]` is whitespace within a line.
+    # A match lies within one line and contains the key, so only the lines where the key occurs
+    # are tried: a search of `^...` over the whole text tries every position of it (0.8 ms for a
+    # 200 KB lock, paid for every lock read). `[^\S\n]` is whitespace within a line.
     quoted = r"""["']?""" + re.escape(key) + r"""["']?"""
-    pattern = re.compile(r"^[^\S\n]*(?:\[\[?[^\S\n]*" + quoted + r"[^\S\n]*\]|" + quoted + r"[^\S\n]*=)", re.M)
-    found = pattern.search(text)
-    return None if found is None else text.count("\n", 0, found.start()) + 1
+    pattern = re.compile(r"[^\S\n]*(?:\[\[?[^\S\n]*" + quoted + r"[^\S\n]*\]|" + quoted + r"[^\S\n]*=)")
+    found = text.find(key)
+    while found != -1:
+        start = text.rfind("\n", 0, found) + 1
+        if pattern.match(text, start):
+            return text.count("\n", 0, start) + 1
+        end = text.find("\n", found)
+        if end == -1:
+            return None
+        found = text.find(key, end + 1)
+    return None
 
 
 def array_of_tables(data: dict[str, Any], key: str, text: str, shown: str) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import os
 import posixpath
 import re
@@ -113,6 +114,10 @@ def _options() -> dict[str, _Option]:
 
 _OPTIONS = _options()
 _LONG_OPTIONS = sorted(s for s in _OPTIONS if s.startswith("--"))
+# The options each kind of line may carry; pip drops the others.
+_PER_REQUIREMENT_OPTIONS = frozenset(o.name for o in _OPTIONS.values() if o.per_requirement)
+_FILE_OPTIONS = frozenset(o.name for o in _OPTIONS.values() if not o.per_requirement)
+_EDITABLE_OPTIONS = frozenset({"--editable", "--config-settings"})
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,7 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
     pending: list[str] = []
     first = 0
     for number, line in enumerate(text.splitlines(), start=1):
-        is_comment = _COMMENT.match(line) is not None
+        is_comment = "#" in line and _COMMENT.match(line) is not None  # most lines have no "#"
         if line.endswith("\\") and not is_comment:
             if not pending:
                 first = number
@@ -277,6 +282,22 @@ def _read_file(reader: _Reader, path: Path, shown: str, group: str, constraint: 
 
 
 def _parse_line(content: str, number: int, shown: str) -> _Line:
+    split = _split_line(content)
+    if isinstance(split, str):
+        raise SourceError(shown, number, split)
+    return _Line(number, *split)
+
+
+_Split = tuple[str, tuple[tuple[str, str, str], ...], tuple[str, ...]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_line(content: str) -> _Split | str:
+    """(requirement, options, ignored words) of a logical line, or why pip refuses it.
+
+    Cached: the files of a monorepo repeat the same pinned lines, hashes included (a pip-compile
+    file spends most of its reading time here), and the result depends on the text alone.
+    """
     # pip's break_args_options: the requirement ends at the first space-separated word
     # starting with "-"; only the rest is shell-split, so markers keep their quotes.
     words = content.split(" ")
@@ -284,14 +305,17 @@ def _parse_line(content: str, number: int, shown: str) -> _Line:
     requirement = " ".join(words[:split])
     rest = " ".join(words[split:])
     if not rest:
-        return _Line(number, requirement, (), ())
+        return requirement, (), ()
     try:
         # Without quotes or escapes it is a plain whitespace split.
         tokens = _shell_split(rest) if any(c in rest for c in "'\"\\") else rest.split()
     except ValueError as exc:
-        raise SourceError(shown, number, f"cannot split options: {exc}") from None
-    options, ignored = _parse_options(tokens, shown, number)
-    return _Line(number, requirement, options, ignored)
+        return f"cannot split options: {exc}"
+    try:
+        options, ignored = _parse_options(tokens, "", 0)
+    except SourceError as exc:  # raised again with the file and line by _parse_line
+        return exc.message
+    return requirement, options, ignored
 
 
 # One piece of a POSIX shell word: plain characters, a '...' or "..." string, or an escaped character.
@@ -414,11 +438,11 @@ def _note_ignored(
             Diagnostic(shown, line.number, f"pip ignores the text after the options: {' '.join(line.ignored)!r}")
         )
     if editable:
-        where, kept = "an editable line", {"--editable", "--config-settings"}
+        where, kept = "an editable line", _EDITABLE_OPTIONS
     elif per_requirement:
-        where, kept = "a requirement line", {o.name for o in _OPTIONS.values() if o.per_requirement}
+        where, kept = "a requirement line", _PER_REQUIREMENT_OPTIONS
     else:
-        where, kept = "a line without a requirement", {o.name for o in _OPTIONS.values() if not o.per_requirement}
+        where, kept = "a line without a requirement", _FILE_OPTIONS
     for spelling, name, _ in line.options:
         if name not in kept:
             reader.warnings.append(Diagnostic(shown, line.number, f"pip ignores {spelling} on {where}"))
@@ -535,7 +559,7 @@ def _location(body: str, base: Path) -> tuple[str, Kind] | None:
 def _named(body: str, marker: str | None, shown: str, number: int, group: str, constraint: bool) -> Package:
     masked, variables = _mask_variables(body)
     try:
-        requirement = Requirement(masked)
+        requirement = _parsed_requirement(masked)
     except InvalidRequirement as exc:
         pinned = _PINNED_URL.match(body)
         if pinned:
@@ -556,8 +580,15 @@ def _named(body: str, marker: str | None, shown: str, number: int, group: str, c
     return Package(name, None, Kind.REGISTRY, (group,), marker, shown, number, specifier=_specifier_text(body))
 
 
-def _is_exact(operator: str, version: str) -> bool:
-    return operator == "===" or (operator == "==" and not version.endswith(".*"))
+@functools.lru_cache(maxsize=8192)
+def _parsed_requirement(text: str) -> Requirement:
+    """`Requirement(text)`, once per distinct text: the files of a monorepo pin the same few
+    hundred requirements again and again (a third of the time of reading them). Never mutated."""
+    return Requirement(text)
+
+
+def _is_exact(comparison: str, version: str) -> bool:
+    return comparison == "===" or (comparison == "==" and not version.endswith(".*"))
 
 
 def _pinned_url(found: re.Match[str], marker: str | None, shown: str, number: int, group: str) -> Package:
@@ -736,12 +767,20 @@ def _unmask(text: str, variables: dict[str, str]) -> str:
     return text
 
 
+# Every field of a Package but its groups: what makes two entries the same line read twice.
+_SAME_ENTRY = operator.attrgetter(*(f.name for f in dataclasses.fields(Package) if f.name != "groups"))
+
+
 def _merge(packages: list[Package]) -> tuple[Package, ...]:
     """One entry per line read: a file included from two places keeps the union of the groups."""
-    merged: dict[Package, Package] = {}
+    # dataclasses.replace only where groups change: it took a third of reading a hashed file.
+    merged: dict[tuple[object, ...], Package] = {}
     for package in packages:
-        key = dataclasses.replace(package, groups=())
+        key = _SAME_ENTRY(package)
         seen = merged.get(key)
+        if seen is None and len(package.groups) == 1:
+            merged[key] = package
+            continue
         groups = set(package.groups) | set(seen.groups if seen else ())
         merged[key] = dataclasses.replace(package if seen is None else seen, groups=tuple(sorted(groups)))
     return tuple(merged.values())
