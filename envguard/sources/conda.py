@@ -190,11 +190,18 @@ def _conda_version(rest: str) -> tuple[str | None, str | None]:
     compact = _SPEC_SPACE.sub(lambda m: m.group(1) or m.group(2), rest.strip())
     if not compact:
         return None, None
-    written = compact.split()[0]
+    words = compact.split()
+    written = words[0]
     # "=1.2=build" and "==1.2=build": the build string is not part of the version.
     operator = "==" if written.startswith("==") else "=" if written.startswith("=") else ""
     if operator:
-        written = operator + written[len(operator) :].split("=", 1)[0]
+        version, has_build = written[len(operator) :].partition("=")[::2]
+        written = operator + version
+        if operator == "=" and not has_build and len(words) == 1:
+            # conda's MatchSpec turns "=1.26" without a build into "1.26*": fuzzy, any 1.26.x.
+            # Only a build string ("=1.26.4=py311h...", as `conda env export` writes) or "=="
+            # makes it exact.
+            return None, written
     return _classify(written)
 
 

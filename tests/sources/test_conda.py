@@ -66,7 +66,7 @@ def _package(
 def test_example_environment(tmp_path: Path) -> None:
     loaded = _load(tmp_path, EXAMPLE)
     assert loaded.packages == (
-        _package("python", "3.11", 6),
+        _package("python", None, 6, specifier="=3.11"),
         _package("numpy", "1.26.4", 7),
         _package("scipy", None, 8, specifier=">=1.11,<1.13"),
         _package("pandas", "2.2.2", 9),
@@ -84,9 +84,13 @@ def test_example_environment(tmp_path: Path) -> None:
     ("spec", "name", "version", "specifier"),
     [
         ("numpy", "numpy", None, None),
-        ("numpy=1.26", "numpy", "1.26", None),
+        # conda's fuzzy "=": 1.26 admits every 1.26.x (MatchSpec writes it "1.26*").
+        ("numpy=1.26", "numpy", None, "=1.26"),
+        ("numpy=1.26.4", "numpy", None, "=1.26.4"),
+        ("numpy=1.26.4=py311h_0", "numpy", "1.26.4", None),
+        ("numpy 1.26", "numpy", "1.26", None),
         ("numpy==1.26.4", "numpy", "1.26.4", None),
-        ("numpy = 1.26", "numpy", "1.26", None),
+        ("numpy = 1.26", "numpy", None, "=1.26"),
         ("numpy>=1.0,<2", "numpy", None, ">=1.0,<2"),
         ("numpy >=1.0, <2", "numpy", None, ">=1.0,<2"),
         ("numpy >= 1.0", "numpy", None, ">=1.0"),
@@ -103,7 +107,7 @@ def test_example_environment(tmp_path: Path) -> None:
         ('numpy[version="1.26.4", build=py311*]', "numpy", "1.26.4", None),
         ("numpy[build=py311*]", "numpy", None, None),
         ("numpy[version='>=1.0,<2']", "numpy", None, ">=1.0,<2"),
-        ("numpy=1.26[build=py311*]", "numpy", "1.26", None),
+        ("numpy=1.26[build=py311*]", "numpy", None, "=1.26"),
         ("numpy # needed for the tests", "numpy", None, None),
         ("Python.App", "python-app", None, None),
         # PEP 503 normalisation applies to conda names too.
@@ -176,7 +180,7 @@ def test_pip_lines_that_cannot_be_read_are_warnings(tmp_path: Path, line: str, w
 def test_duplicate_specs_are_kept_in_order(tmp_path: Path) -> None:
     text = "dependencies:\n  - numpy=1.26\n  - pip:\n    - numpy==1.26.4\n"
     assert [(p.name, p.version, p.line) for p in _load(tmp_path, text).packages] == [
-        ("numpy", "1.26", 2),
+        ("numpy", None, 2),
         ("numpy", "1.26.4", 4),
     ]
 
@@ -184,7 +188,7 @@ def test_duplicate_specs_are_kept_in_order(tmp_path: Path) -> None:
 def test_aliases_are_read_where_they_are_used(tmp_path: Path) -> None:
     text = "x-common: &common six=1.16\ndependencies:\n  - *common\n  - pip: &pip\n      - attrs==23.1.0\n"
     found = [(p.name, p.version, p.line) for p in _load(tmp_path, text).packages]
-    assert found == [("six", "1.16", 1), ("attrs", "23.1.0", 5)]
+    assert found == [("six", None, 1), ("attrs", "23.1.0", 5)]
 
 
 def test_a_pip_list_repeated_through_an_alias_is_read_once(tmp_path: Path) -> None:
@@ -293,6 +297,10 @@ def _check_version(package: Package, entry: dict[str, object]) -> None:
     if isinstance(requirement, str) and _RANGE.match(requirement):
         # dependabot reports the lower bound of a range as the version; envguard keeps the range.
         assert (package.version, package.specifier) == (None, requirement)
+    elif "version" in entry and package.specifier == f"={entry['version']}":
+        # conda's fuzzy "=4.0.3" (any 4.0.3.x): dependabot reports it as the version, envguard
+        # keeps the range.
+        assert package.version is None
     elif "version" in entry:
         assert package.version == entry["version"]
 
