@@ -614,3 +614,25 @@ def test_unreadable_file(tmp_path: Path) -> None:
         uv.load(tmp_path / "missing" / "uv.lock", "svc/uv.lock")
     assert str(exc.value).startswith("svc/uv.lock:1: cannot read file: ")
 
+
+
+def _chain_lock(packages: int, groups: int) -> str:
+    """A root whose every dev group reaches a chain of `packages` packages: packages x groups."""
+    dev = "\n".join(f'g{g} = [{{ name = "p0" }}]' for g in range(groups))
+    chain = "\n".join(
+        f'[[package]]\nname = "p{i}"\nversion = "1"\n'
+        + (f'dependencies = [{{ name = "p{i + 1}" }}]\n' if i + 1 < packages else "")
+        for i in range(packages)
+    )
+    return f'version = 1\n\n[[package]]\nname = "root"\nsource = {{ virtual = "." }}\n\n[package.dev-dependencies]\n{dev}\n\n{chain}'
+
+
+def test_a_graph_too_large_to_walk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uv, "MAX_WALK", 100)
+    under = _load(tmp_path, _chain_lock(packages=10, groups=10))  # 100 combinations: read
+    assert [p.groups for p in under.packages][1] == tuple(f"g{g}" for g in range(10))
+    message = _error(tmp_path, _chain_lock(packages=10, groups=11))
+    assert message == (
+        "svc/uv.lock:1: lock too large to read: 11 packages in 12 groups reach more than 100"
+        " (package, extra, group) combinations"
+    )
