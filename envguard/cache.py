@@ -502,6 +502,10 @@ class SealedWriter:
         except OSError:
             return False
         self._remove_orphans(directory / PACKS, packs)
+        # A run killed between creating a temporary file and renaming it leaves the temporary
+        # behind (`_write_atomically` cleans up only what it sees fail).
+        _remove_stale_temporaries(directory, f".{path.name}-")
+        _remove_stale_temporaries(directory / PACKS, f".{self._prefix}-")
         return True
 
     def _remove_orphans(self, directory: Path, used: dict[str, tuple[int, int]]) -> None:
@@ -521,6 +525,22 @@ class SealedWriter:
                         path.unlink()
                 except OSError:
                     continue
+
+
+def _remove_stale_temporaries(directory: Path, prefix: str) -> None:
+    """Delete temporaries of `_write_atomically` old enough that no running write still owns them."""
+    now = time.time()
+    try:
+        names = [name for name in os.listdir(directory) if name.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        path = directory / name
+        try:
+            if now - path.stat().st_mtime > _ORPHAN_SECONDS:
+                path.unlink()
+        except OSError:
+            continue
 
 
 def _write_atomically(path: Path, parts: list[bytes]) -> None:

@@ -17,12 +17,14 @@ next to the inventory cache (`envguard.cache`), the two stages of its evaluation
 Everything else a run reports (waivers and their dates, baselines, --changed and --select,
 snap-to references that are missing) is worked out again every time: it is cheap.
 
-The file is only valid for one context: the policy (every field of it), the target (--python,
---platform, --implementation) and the envguard code (`cache._header`). Another context starts
-from nothing, and the file then holds the new one. Storage, sealing and discarding work as for
-the inventory cache: `.envguard-cache/check.bin` and its blobs in `.envguard-cache/packs/`,
-checksummed with the user's key, marshal only. A blob that does not match its digest raises
-Damaged, and `check.evaluate` starts over without the cache.
+A file is only valid for one context: the policy (every field of it), the target (--python,
+--platform, --implementation) and the envguard code (`cache._header`). Each context has its own
+file, `.envguard-cache/check-<context>.bin`, and the `MAX_CONTEXTS` most recently written are
+kept: a pipeline that checks one workspace for several Pythons, or a developer switching policy
+branches, finds its results again instead of emptying the cache on every switch. Storage,
+sealing and discarding work as for the inventory cache: blobs in `.envguard-cache/packs/`,
+`check-<context>-*.pack`, checksummed with the user's key, marshal only. A blob that does not
+match its digest raises Damaged, and `check.evaluate` starts over without the cache.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import dataclasses
 import enum
 import marshal
 import os
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,7 +46,8 @@ if TYPE_CHECKING:
     from envguard.assessment import Assessment
     from envguard.rules.drift import DriftEntry, PackageDrift
 
-FILE = "check.bin"
+# A few targets or policies at once (3.10 to 3.13 in one matrix); each file costs a few MB at most.
+MAX_CONTEXTS = 4
 _MAGIC = b"envguard check cache\n"
 # Entries that only moved lines are kept beside a package's members blob, up to this many
 # services; then the blob is written anew with them.
@@ -87,6 +91,7 @@ class CheckCache:
         self.root = root
         self._root = os.fspath(root)
         self._context = context
+        self.name = file_name(context)
         self._file: SealedFile | None = None
         # What the file holds, then what this run keeps. Blobs are a Ref into _file, or bytes
         # made this run.
@@ -102,7 +107,7 @@ class CheckCache:
 
     def _read(self) -> None:
         try:
-            found = SealedFile.read(self.directory / FILE, _MAGIC)
+            found = SealedFile.read(self.directory / f"{self.name}.bin", _MAGIC)
             context, services, packages = found.content
         except FileNotFoundError:
             return
@@ -257,7 +262,7 @@ class CheckCache:
 
     def save(self) -> None:
         """Write this run's services and packages; any failure leaves the run without a cache."""
-        writer = SealedWriter(self._file, "check")
+        writer = SealedWriter(self._file, self.name)
 
         def put(blob: Ref | bytes) -> Ref:
             return writer.add(blob) if isinstance(blob, bytes) else writer.keep(blob)
@@ -267,7 +272,50 @@ class CheckCache:
             packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
         except (OSError, ValueError):  # a pack gone or cut short since it was read: compacting fails
             return
-        writer.write(self.directory / FILE, _MAGIC, (self._context, services, packages))
+        if writer.write(self.directory / f"{self.name}.bin", _MAGIC, (self._context, services, packages)):
+            _keep_recent_contexts(self.directory, self.name)
+
+
+def file_name(context: bytes) -> str:
+    """`check-<context>`: the stem of a context's index file and the prefix of its packs."""
+    return f"check-{context.hex()[:16]}"
+
+
+def _keep_recent_contexts(directory: Path, current: str) -> None:
+    """Delete the index files and packs of all but the MAX_CONTEXTS most recently written contexts,
+    and the one `check.bin` of envguard before per-context files (its packs: `check-<16 hex>.pack`)."""
+    try:
+        indexes = [entry for entry in os.scandir(directory) if _INDEX.fullmatch(entry.name)]
+        ranked = sorted(indexes, key=lambda entry: (entry.name != f"{current}.bin", -entry.stat().st_mtime, entry.name))
+    except OSError:
+        return
+    gone = {entry.name[: -len(".bin")] for entry in ranked[MAX_CONTEXTS:]}
+    for stem in sorted(gone):
+        _unlink(directory / f"{stem}.bin")
+    legacy = directory / "check.bin"
+    if legacy.exists():
+        _unlink(legacy)
+    elif not gone:
+        return
+    try:
+        packs = [entry.name for entry in os.scandir(directory / cache.PACKS)]
+    except OSError:
+        return
+    prefixes = tuple(f"{stem}-" for stem in gone)
+    for name in packs:
+        if name.startswith(prefixes) or _LEGACY_PACK.fullmatch(name):
+            _unlink(directory / cache.PACKS / name)
+
+
+_INDEX = re.compile(r"check-[0-9a-f]{16}\.bin")
+_LEGACY_PACK = re.compile(r"check-[0-9a-f]{16}\.pack")
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- moved lines
@@ -392,4 +440,4 @@ def _unpack_drift(packed: _Packed) -> PackageDrift:
     return PackageDrift(tuple(_unpack_finding(f) for f in findings), tuple(MatrixRow(*row) for row in rows), unchecked)
 
 
-__all__ = ["CheckCache", "Damaged", "FILE", "FileRecord", "context_key"]
+__all__ = ["CheckCache", "Damaged", "FileRecord", "MAX_CONTEXTS", "context_key", "file_name"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -159,6 +160,36 @@ def test_each_target_has_its_own_results(tmp_path: Path) -> None:
         _same_as_without_cache(root, target=Target(python=python))
 
 
+def test_alternating_targets_keep_each_other_s_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    counts = _Counts(monkeypatch)
+    for python in ("3.10", "3.13"):
+        _check(root, cache=True, target=Target(python=python))
+    counts.reset()
+    for python in ("3.10", "3.13", "3.10"):
+        _check(root, cache=True, target=Target(python=python))
+        assert (counts.assessed, counts.compared) == ([], []), python
+
+
+def test_only_the_most_recent_contexts_are_kept_with_their_packs(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    directory = cache_module.default_directory(root)
+    (directory / cache_module.PACKS).mkdir(parents=True)
+    # envguard before per-context files: one check.bin and its packs, removed on the next write.
+    (directory / "check.bin").write_bytes(b"old")
+    (directory / cache_module.PACKS / "check-0123456789abcdef.pack").write_bytes(b"old")
+    written: list[str] = []
+    for index, python in enumerate(("3.9", "3.10", "3.11", "3.12", "3.13")):
+        _check(root, cache=True, target=Target(python=python))
+        (newest,) = set(p.stem for p in directory.glob("check-*.bin")) - set(written)
+        written.append(newest)
+        os.utime(directory / f"{newest}.bin", (1_000_000 + index, 1_000_000 + index))
+    kept = sorted(p.stem for p in directory.glob("check-*.bin"))
+    assert kept == sorted(written[-check_cache.MAX_CONTEXTS :]) and not (directory / "check.bin").exists()
+    packs = sorted(p.name for p in (directory / cache_module.PACKS).glob("check-*.pack"))
+    assert packs and all(name.startswith(tuple(f"{stem}-" for stem in kept)) for name in packs)
+
+
 def test_changed_and_select_see_the_cached_services(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     changed = [root / "services" / "orders" / "poetry.lock"]
@@ -287,7 +318,8 @@ def test_a_service_whose_configuration_cannot_be_read_is_assessed_every_time(
 
 def _cache_files(root: Path) -> tuple[Path, list[Path]]:
     directory = cache_module.default_directory(root)
-    return directory / check_cache.FILE, sorted((directory / cache_module.PACKS).glob("check-*.pack"))
+    (index,) = directory.glob("check-*.bin")
+    return index, sorted((directory / cache_module.PACKS).glob("check-*.pack"))
 
 
 @pytest.mark.parametrize(
@@ -321,7 +353,8 @@ def test_a_check_cache_written_with_another_key_is_discarded(tmp_path: Path, mon
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
         cache_module._secret.cache_clear()
         index, _ = _cache_files(root)
-        store = check_cache.CheckCache(index.parent, root, b"")
+        # A context whose file name is that index's: the checksum is what fails, before the context.
+        store = check_cache.CheckCache(index.parent, root, bytes.fromhex(index.stem.removeprefix("check-")))
         assert store.discarded is not None and "checksum mismatch" in store.discarded
         _same_as_without_cache(root)
     finally:

@@ -305,3 +305,20 @@ def test_packs_of_a_discarded_cache_go_once_no_run_can_be_reading_them(
     finally:
         monkeypatch.undo()
         cache_module._header.cache_clear()
+
+
+def test_temporaries_of_a_crashed_write_go_once_no_write_can_own_them(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    directory = cache_module.default_directory(root)
+    # What a run killed between mkstemp and the rename leaves: an index and a pack temporary.
+    stale = [directory / f".{cache_module.FILE}-k1ll3d", directory / cache_module.PACKS / ".inventory-0f0f.pack-k1ll3d"]
+    fresh = directory / f".{cache_module.FILE}-wr1t1ng"  # a write running right now
+    for path in (*stale, fresh):
+        path.write_bytes(b"half")
+    for path in stale:
+        os.utime(path, (0, 0))
+    lock = root / "services" / "billing" / "uv.lock"
+    lock.write_text(lock.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    _cached(root)
+    assert [path.exists() for path in stale] == [False, False] and fresh.exists()
