@@ -494,16 +494,16 @@ class SealedWriter:
             return False
         directory = path.parent
         try:
-            _prepare_directory(directory)
+            prepare_directory(directory)
             if self._parts:
                 (directory / PACKS).mkdir(exist_ok=True)
-                _write_atomically(directory / PACKS / self._pack, self._parts)
-            _write_atomically(path, [magic, seal, payload])
+                write_atomically(directory / PACKS / self._pack, self._parts)
+            write_atomically(path, [magic, seal, payload])
         except OSError:
             return False
         self._remove_orphans(directory / PACKS, packs)
         # A run killed between creating a temporary file and renaming it leaves the temporary
-        # behind (`_write_atomically` cleans up only what it sees fail).
+        # behind (`write_atomically` cleans up only what it sees fail).
         _remove_stale_temporaries(directory, f".{path.name}-")
         _remove_stale_temporaries(directory / PACKS, f".{self._prefix}-")
         return True
@@ -528,7 +528,7 @@ class SealedWriter:
 
 
 def _remove_stale_temporaries(directory: Path, prefix: str) -> None:
-    """Delete temporaries of `_write_atomically` old enough that no running write still owns them."""
+    """Delete temporaries of `write_atomically` old enough that no running write still owns them."""
     now = time.time()
     try:
         names = [name for name in os.listdir(directory) if name.startswith(prefix)]
@@ -543,7 +543,7 @@ def _remove_stale_temporaries(directory: Path, prefix: str) -> None:
             continue
 
 
-def _write_atomically(path: Path, parts: list[bytes]) -> None:
+def write_atomically(path: Path, parts: list[bytes]) -> None:
     import tempfile
 
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
@@ -557,7 +557,7 @@ def _write_atomically(path: Path, parts: list[bytes]) -> None:
         raise
 
 
-def _prepare_directory(directory: Path) -> None:
+def prepare_directory(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     ignore = directory / ".gitignore"
     if not ignore.exists():

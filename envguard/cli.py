@@ -142,6 +142,15 @@ def check(
     if changed and result.scope == frozenset():
         print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
         return 0
+    if changed:
+        from envguard import precommit_runs
+
+        hook = (policy, output_format, output, fail_on, source_format, python, platform, implementation, baseline, root, select)
+        run = precommit_runs.run_identity(hook)
+        if run is not None:
+            result, left_out = precommit_runs.leave_out_reported(result, run)
+            if left_out:
+                print(f"envguard: {left_out} findings left out: an earlier part of this pre-commit run reported them", file=sys.stderr)
     if write_baseline is not None:
         from envguard.baseline import write_baseline as write
 
