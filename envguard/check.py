@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +18,14 @@ from envguard.markers import Target, view
 from envguard.assessment import Assessment, assess
 from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Severity
 from envguard.locate import reference_kind
-from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, builtin_policy, load_policy, load_policy_reference
+from envguard.policy import BUILTIN_DISPLAY, Policy, PolicyError, ReferenceSpec, builtin_policy, load_policy, load_policy_reference
+from envguard import references as _references
+from envguard.references import References
 from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
     from envguard.check_cache import CheckCache
+    from envguard.references import Reference
     from envguard.rules.drift import DriftEntry, DriftMatrix, PackageDrift
 
 FAIL_ON = ("error", "warning", "never")
@@ -40,6 +43,8 @@ class CheckResult:
     target: Target = Target()
     # The services whose findings are reported (`check --changed`); None: every service.
     scope: frozenset[str] | None = None
+    # The reference environments read (`references:`, --reference), viewed for `target`.
+    references: References = References()
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:
@@ -83,12 +88,18 @@ class Prepared:
     policy: Policy | None  # None when it could not be read; the reason is in `errors`
     errors: list[Diagnostic]
     warnings: list[Diagnostic]
+    references: References = References()
 
 
 def prepare(
-    paths: list[Path], policy_path: str | None, source_format: str | None, load: LoadOptions = LoadOptions()
+    paths: list[Path],
+    policy_path: str | None,
+    source_format: str | None,
+    load: LoadOptions = LoadOptions(),
+    references: Sequence[ReferenceSpec] = (),
 ) -> Prepared:
-    """Discover, load every service and the policy; every problem becomes a diagnostic.
+    """Discover, load every service, the policy and its reference environments (with `references`,
+    those of the command line, by name over the policy's); every problem becomes a diagnostic.
 
     Paths that are all inventory artifacts are read as the organisation they describe
     (`envguard.org`), with the policy of the current directory's workspace configuration.
@@ -106,7 +117,18 @@ def prepare(
         message = f"{exc.key}: {exc.message}" if exc.key else exc.message
         errors.append(Diagnostic(exc.path, exc.line, message))
         policy = None
-    return Prepared(workspace, inventory, policy, errors, warnings)
+    wanted = _references.specs(policy or Policy(), references)
+    if not wanted:
+        return Prepared(workspace, inventory, policy, errors, warnings)
+    names = {service.name for service in inventory.services}
+    found, reference_errors, reference_warnings = _references.load_references(wanted, names)
+    errors.extend(reference_errors)
+    warnings.extend(reference_warnings)
+    dropped = _references.not_services(inventory.services, found, workspace.root)
+    if dropped:
+        kept = tuple(service for service in inventory.services if service.name not in dropped)
+        inventory = dataclasses.replace(inventory, services=kept)
+    return Prepared(workspace, inventory, policy, errors, warnings, found)
 
 
 def _artifact_paths(paths: list[Path]) -> list[Path]:
@@ -153,6 +175,7 @@ def run_check(
     changed: Sequence[Path] | None = None,
     select: frozenset[str] | None = None,
     load: LoadOptions = LoadOptions(),
+    references: Sequence[ReferenceSpec] = (),
 ) -> CheckResult:
     """Check the workspace of `paths`.
 
@@ -160,7 +183,7 @@ def run_check(
     is still loaded and compared, but only the findings `envguard.select.filter_findings` keeps
     are returned.
     """
-    prepared = prepare(paths, policy_path, source_format, load)
+    prepared = prepare(paths, policy_path, source_format, load, references)
     errors, warnings = prepared.errors, prepared.warnings
     known: frozenset[str] = frozenset()
     if baseline is not None:
@@ -173,14 +196,17 @@ def run_check(
     if prepared.policy is None:
         return CheckResult(prepared.inventory, (), (), sorted_diagnostics(errors), _beside(errors, warnings))
     inventory = view(prepared.inventory, target)
+    environments = prepared.references.viewed(target)
     root = prepared.workspace.root
     store = None
     if load.cache and not inventory.repositories:  # artifacts are cheap to read and have no workspace
         from envguard.cache import default_directory
         from envguard.check_cache import CheckCache, context_key
 
-        store = CheckCache(default_directory(root), root, context_key(prepared.policy, target))
-    evaluation = evaluate(inventory, prepared.policy, root, errors, warnings, today or dt.date.today(), target, store)
+        # The references' packages are part of the context: another runner image, another comparison.
+        store = CheckCache(default_directory(root), root, context_key(prepared.policy, target, environments.loaded))
+    day = today or dt.date.today()
+    evaluation = evaluate(inventory, prepared.policy, root, errors, warnings, day, target, store, environments)
     if store is not None:
         store.save()
     findings = evaluation.findings
@@ -194,7 +220,7 @@ def run_check(
 
         if changed is not None:
             shown = [_shown(path, root) for path in changed]
-            watched = policy_paths(policy_path, prepared.workspace, prepared.policy)
+            watched = policy_paths(policy_path, prepared.workspace, prepared.policy, environments)
             scope = changed_services(shown, inventory, watched, evaluation.reads)
         findings = filter_findings(findings, services=scope, select=select, waivers=prepared.policy.exceptions)
     matrix = evaluation.matrix(f for f in findings if not f.suppressed)
@@ -207,13 +233,17 @@ def run_check(
         matrix,
         target,
         scope,
+        environments,
     )
 
 
-def policy_paths(policy_path: str | Path | None, workspace: Workspace, policy: Policy) -> list[str]:
+def policy_paths(
+    policy_path: str | Path | None, workspace: Workspace, policy: Policy, references: References = References()
+) -> list[str]:
     """Root-relative files and directories whose change can change the policy or the configuration.
 
-    A package's or a URL's policy is left out: no change in the repository changes it.
+    A package's or a URL's policy is left out: no change in the repository changes it. A
+    reference environment's file counts as the policy's: it moves every snap-to target.
     """
     root = workspace.root
     candidates = [root / "policies", root / "envguard.toml", root / "pyproject.toml"]
@@ -228,6 +258,7 @@ def policy_paths(policy_path: str | Path | None, workspace: Workspace, policy: P
     candidates.extend(
         base / shown for shown in policy.files if shown != BUILTIN_DISPLAY and reference_kind(shown) == "path"
     )
+    candidates.extend(Path(reference.real) for reference in references.loaded if reference.real)
     return [_shown(path, root) for path in candidates]
 
 
@@ -261,34 +292,47 @@ def evaluate(
     today: dt.date,
     target: Target = Target(),
     store: CheckCache | None = None,
+    references: References = References(),
 ) -> Evaluation:
-    """Every rule over `inventory` (already viewed for `target`), with the check cache when `store`."""
+    """Every rule over `inventory` (already viewed for `target`), with the check cache when `store`,
+    and over `references` (viewed too): the package rules, and drift's snap-to them."""
+    from envguard.references import reference_findings, unknown_snap_targets
     from envguard.rules.drift import unchecked_references
     from envguard.rules.exceptions import apply_waivers
 
+    environments = references.by_name
     if store is None:
-        assessments, drifts = _evaluate(inventory, policy, root, target, None)
+        assessments, drifts = _evaluate(inventory, policy, root, target, None, environments)
     else:
         from envguard.check_cache import Damaged
 
         try:
-            assessments, drifts = _evaluate(inventory, policy, root, target, store)
+            assessments, drifts = _evaluate(inventory, policy, root, target, store, environments)
         except Damaged:
             store.forget()
-            assessments, drifts = _evaluate(inventory, policy, root, target, store)
+            assessments, drifts = _evaluate(inventory, policy, root, target, store, environments)
     for assessment in assessments.values():
         errors.extend(assessment.errors)
         warnings.extend(assessment.warnings)
-    warnings.extend(unchecked_references(drifts, policy, assessments.keys(), target))
+    errors.extend(unknown_snap_targets(policy, assessments.keys(), references))
+    # Said already: a reference's own problems when it is read, and a target that is neither above.
+    reported = references.named | {r.require_value or "" for r in policy.drift_rules if r.require_value not in assessments}
+    warnings.extend(unchecked_references(drifts, policy, assessments.keys(), target, reported))
     findings = [f for assessment in assessments.values() for f in assessment.findings]
     findings.extend(f for drift in drifts.values() for f in drift.findings)
+    findings.extend(f for reference in references.loaded for f in reference_findings(reference, policy))
     waived = tuple(sorted(apply_waivers(sorted(findings, key=finding_key), policy.exceptions, today), key=finding_key))
     reads = {name: assessment.reads for name, assessment in assessments.items()}
     return Evaluation(waived, tuple(drifts.values()), reads)
 
 
 def _evaluate(
-    inventory: Inventory, policy: Policy, root: Path, target: Target, store: CheckCache | None
+    inventory: Inventory,
+    policy: Policy,
+    root: Path,
+    target: Target,
+    store: CheckCache | None,
+    references: Mapping[str, Reference],
 ) -> tuple[dict[str, Assessment], dict[NormalizedName, PackageDrift]]:
     """Each service's assessment, by name, and each package's drift, by name."""
     from envguard.pytest_config import config_files
@@ -307,14 +351,14 @@ def _evaluate(
     if store is not None:
 
         def compare(name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]]) -> PackageDrift:
-            return package_drift(name, members, policy, target)
+            return package_drift(name, members, policy, target, references)
 
         return assessments, store.drift(assessments.keys(), compare)
     entries = []
     for name, assessment in assessments.items():
         assert assessment.drift is not None  # made this run: there is no cache
         entries.append((name, assessment.drift))
-    return assessments, compare_all(entries, policy, target)
+    return assessments, compare_all(entries, policy, target, references)
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:

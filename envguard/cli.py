@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
     from envguard.check import CheckResult
     from envguard.inventory import LoadOptions
-    from envguard.model import Diagnostic, Package
+    from envguard.model import Diagnostic, Package, Service
+    from envguard.policy import Policy, ReferenceSpec
 
 DESCRIPTION = "Environment-consistency linter for Python CI pipelines."
 EPILOG = (
@@ -112,6 +113,7 @@ def check(
     jobs: int | None,
     allow_outside_root: bool,
     select: list[str] | None,
+    references: list[ReferenceSpec] | None,
 ) -> int:
     """Check every service against the policy: plugins, denied packages, pytest versions, drift, exceptions."""
     from envguard.check import run_check
@@ -138,6 +140,7 @@ def check(
         changed=list(paths or []) if changed else None,
         select=selected,
         load=_load_options(no_cache, jobs, allow_outside_root, output_format),
+        references=references or (),
     )
     if changed and result.scope == frozenset():
         print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
@@ -185,8 +188,10 @@ def plugins(
     no_cache: bool,
     jobs: int | None,
     allow_outside_root: bool,
+    references: list[ReferenceSpec] | None,
 ) -> int:
-    """Each service's pytest plugins, how each was recognised, and what the policy says of it."""
+    """Each service's pytest plugins, how each was recognised, and what the policy says of it
+    (and each reference environment's, which the policy judges too)."""
     from envguard.assessment import service_plugins
     from envguard.check import prepare, sorted_diagnostics
     from envguard.report import json as json_report
@@ -195,10 +200,13 @@ def plugins(
     from envguard.rules.plugins import plugin_status
 
     load = _load_options(no_cache, jobs, allow_outside_root, output_format)
-    prepared = prepare(list(paths or []), policy, source_format, load)
+    prepared = prepare(list(paths or []), policy, source_format, load, references or ())
     rows: dict[str, list[dict[str, object]]] = {}
+    environments: dict[str, tuple[str, list[dict[str, object]]]] = {}
     if prepared.policy is not None:
         root = prepared.workspace.root
+        for reference in prepared.references.loaded:
+            environments[reference.name] = (reference.path, _plugin_rows(reference.as_service(), prepared.policy))
         for item in service_plugins(prepared.inventory, prepared.policy, root, prepared.errors, prepared.warnings):
             rows[item.service.name] = [
                 {
@@ -232,13 +240,33 @@ def plugins(
             )
     files = prepared.policy.files if prepared.policy is not None else ()
     if output_format == "json":
-        rendered = json_report.dumps(json_report.plugins_document(rows, files))
+        rendered = json_report.dumps(json_report.plugins_document(rows, files, environments))
     else:
-        rendered = text_report.render_plugins(rows, files)
+        rendered = text_report.render_plugins(rows, files, environments)
     _emit(rendered, output)
     errors = sorted_diagnostics(prepared.errors)
     _print_diagnostics(sorted_diagnostics(prepared.warnings), errors)
     return 2 if errors else 0
+
+
+def _plugin_rows(service: Service, policy: Policy) -> list[dict[str, object]]:
+    """The plugins of a reference environment's records: it has no configuration and declares nothing."""
+    from envguard.plugins import detect_plugins
+    from envguard.pytest_config import PytestConfig
+    from envguard.rules.plugins import plugin_status
+
+    return [
+        {
+            "name": use.name,
+            "version": use.package.version if use.package is not None else None,
+            "recognised": _RECOGNISED_BY[use.how],
+            "how": use.how,
+            "status": plugin_status(use, policy),
+            "path": use.path,
+            "line": use.line,
+        }
+        for use in detect_plugins(service, policy.also_plugins, PytestConfig())
+    ]
 
 
 def init(*, path: Path, output: Path | None, force: bool) -> int:
@@ -728,6 +756,7 @@ def _check_arguments(sub: argparse.ArgumentParser) -> None:
                      help="Workspace root (default: the current directory); with --changed, the workspace the "
                      "changed files belong to.")
     _load_arguments(sub)
+    _reference_option(sub)
     sub.add_argument("--select", action="append", metavar="RULES",
                      help="Report only these rules: names, codes or code prefixes, or the families plugins "
                      "(EG1xx), drift (EG2xx), exceptions (EG3xx); repeatable or comma-separated.")
@@ -740,6 +769,26 @@ def _plugins_arguments(sub: argparse.ArgumentParser) -> None:
     _output_option(sub)
     _source_format_option(sub)
     _load_arguments(sub)
+    _reference_option(sub)
+
+
+def _reference(value: str) -> ReferenceSpec:
+    from envguard.errors import UsageError
+    from envguard.references import parse_option
+
+    try:
+        return parse_option(value)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--reference {value!r}: ")) from None
+
+
+def _reference_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reference", dest="references", action="append", type=_reference, metavar="NAME=REF",
+        help="A reference environment (a freeze, requirements, constraints or lock file, a snapshot or a "
+        "one-service inventory artifact; or package:DIST[/PATH], or https://...#sha256=HEX) that snap-to "
+        "NAME compares services with; replaces the policy's reference of that name. Repeatable.",
+    )
 
 
 def _init_arguments(sub: argparse.ArgumentParser) -> None:

@@ -16,7 +16,8 @@ Merge semantics (`merge(base, override)`, used for `extends` chains and policy d
 * `drift.rules`: the override's rules first, then the base's, because the first matching rule
   decides and the more specific (overriding) file must get the first say;
 * `installs.unpinned` is a scalar; `installs.exempt` is replaced as a whole by a file that
-  writes it (a list that merged would make an exemption impossible to take back).
+  writes it (a list that merged would make an exemption impossible to take back);
+* `references`: merged by name, the override wins.
 
 A file reached twice (two files of a directory extending the same base) is applied once, at its
 first position.
@@ -27,6 +28,11 @@ found by `Located.identity`, whatever kinds the chain mixes. A relative `extends
 file stays among that distribution's files; one in a fetched file is refused (the cache file has
 no meaningful neighbours, and remote content must not name local files). The workspace limit
 (`within`) applies to local paths only: the other kinds never read the repository.
+
+`references` (reference environments, `envguard.references`) name files the same ways. Each is
+resolved here against the file that names it, as `extends` is (relative to that file; among a
+package's own files; never a local path from a fetched file), but not read: a missing or broken
+reference is one error of the run, and the rest of the policy still applies.
 """
 
 from __future__ import annotations
@@ -111,6 +117,20 @@ class DriftRule:
 
 
 @dataclass(frozen=True)
+class ReferenceSpec:
+    """One `references` entry (or `--reference NAME=REF`): where a reference environment is, not yet read."""
+
+    name: str
+    written: str  # as the policy or the command line writes it
+    # What `envguard.locate` resolves: an absolute path, `package:NAME/PATH` or a pinned URL.
+    location: str
+    shown: str  # how reports name it until it is located
+    format: str | None = None  # `format:` in the policy; None: told by its name and content
+    path: str = ""  # the policy file that names it; "" for --reference
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     """A fully merged policy. `Policy()` is the empty policy (no plugin approved)."""
 
@@ -132,6 +152,8 @@ class Policy:
     # "installs.unpinned", "installs.exempt"), so that merging never lets a default override a
     # value the base chose.
     explicit: frozenset[str] = frozenset()
+    # Reference environments by name (`references`), each resolved against the file naming it.
+    references: Mapping[str, ReferenceSpec] = field(default_factory=dict, hash=False)
 
 
 # --------------------------------------------------------------------------- public API
@@ -235,6 +257,7 @@ def _policy_to_json(policy: Policy) -> dict[str, Any]:
         "unpinned": policy.unpinned,
         "unpinned_exempt": list(policy.unpinned_exempt),
         "explicit": sorted(policy.explicit),
+        "references": {name: dataclasses.asdict(spec) for name, spec in policy.references.items()},
     }
 
 
@@ -256,6 +279,7 @@ def _policy_from_json(data: dict[str, Any]) -> Policy:
         unpinned=data["unpinned"],
         unpinned_exempt=tuple(data["unpinned_exempt"]),
         explicit=frozenset(data["explicit"]),
+        references={name: ReferenceSpec(**spec) for name, spec in data["references"].items()},
     )
 
 
@@ -279,6 +303,7 @@ def merge(base: Policy, override: Policy) -> Policy:
         unpinned=override.unpinned if "installs.unpinned" in override.explicit else base.unpinned,
         unpinned_exempt=override.unpinned_exempt if "installs.exempt" in override.explicit else base.unpinned_exempt,
         explicit=base.explicit | override.explicit,
+        references=dict(sorted({**base.references, **override.references}.items())),
     )
 
 
@@ -370,6 +395,9 @@ def _file_layers(
     """The layers of one file, its bases first; `trail` is the extends chain that led here."""
     display = source.shown
     layer = _parse_layer(_read(source.path, display), display)
+    if layer.policy.references:
+        resolved = {name: _resolve_reference(source, spec, within) for name, spec in layer.policy.references.items()}
+        layer = _Layer(dataclasses.replace(layer.policy, references=resolved), layer.extends)
     if layer.extends is None:
         return [(source.identity, layer.policy)]
     written, line = layer.extends
@@ -424,6 +452,35 @@ def _extends_target(source: Located, written: str, line: int, within: Path | Non
         message = f"must name a regular file, not a pipe or device: {target_display}"
         raise PolicyError(display, line, "extends", message)
     return Located(target, target_display, target_identity)
+
+
+def _resolve_reference(source: Located, spec: ReferenceSpec, within: Path | None) -> ReferenceSpec:
+    """`spec` with the location its `written` names from `source`, by the rules of `extends`."""
+    written, display, key = spec.written, source.shown, f"references.{spec.name}"
+    kind = reference_kind(written)
+    if kind != "path":
+        return spec
+    if source.kind == "url":
+        message = f"a policy fetched from a URL cannot name a local reference ({written}); use package: or a pinned URL"
+        raise PolicyError(display, spec.line, key, message)
+    if source.inside is not None and not os.path.isabs(written):
+        prefix, _, directory = source.inside.partition("/")
+        relative = posixpath.normpath(posixpath.join(directory, written.replace("\\", "/")))
+        if relative == ".." or relative.startswith("../"):
+            message = f"{written} leaves the distribution's files; name another package as package:NAME/PATH"
+            raise PolicyError(display, spec.line, key, message)
+        located = f"{prefix}/{relative}"
+        return dataclasses.replace(spec, location=located, shown=located)
+    target = source.path.parent / written
+    try:
+        identity = os.path.realpath(target)
+    except ValueError:  # a NUL byte in the path
+        raise PolicyError(display, spec.line, key, f"not a valid path: {written!r}") from None
+    if within is not None and not _inside(identity, within):
+        message = f"{written} is outside the workspace root; pass --allow-outside-root to read it"
+        raise PolicyError(display, spec.line, key, message)
+    shown = written if os.path.isabs(written) else _relative_display(display, written)
+    return dataclasses.replace(spec, location=os.path.abspath(target), shown=shown)
 
 
 def _inside(real_path: str, root: Path) -> bool:
@@ -802,7 +859,7 @@ def _patterns(f: _File, node: _Node | None, key: str, parse: _Parse) -> tuple[st
 
 # --------------------------------------------------------------------------- one file
 
-_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "installs", "exceptions", "drift")
+_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "installs", "exceptions", "drift", "references")
 _INSTALL_KEYS: Final = ("unpinned", "exempt")
 _PYTEST_KEYS: Final = ("allowed",)
 _PLUGIN_KEYS: Final = ("unknown", "approved", "denied", "also_plugins")
@@ -810,6 +867,27 @@ _EXCEPTION_KEYS: Final = ("package", "services", "rule", "reason", "expires", "o
 _DRIFT_KEYS: Final = ("default", "rules")
 _RULE_KEYS: Final = ("packages", "services", "groups", "require")
 _REQUIRE_KEYS: Final = ("pinned", "snap-to")
+_REFERENCE_KEYS: Final = ("path", "url", "sha256", "format")
+# What a reference may be read as: every record format, a constraints file (each listed
+# package within its specifier) and an inventory artifact of one service.
+REFERENCE_FORMATS: Final[tuple[str, ...]] = (
+    "constraints",
+    "freeze",
+    "requirements",
+    "uv",
+    "poetry",
+    "pdm",
+    "pipfile",
+    "pylock",
+    "pip-report",
+    "pip-inspect",
+    "pip-list",
+    "conda",
+    "snapshot",
+    "inventory",
+)
+# A reference's name: never a qualified organisation service (`repo/name`), never a path.
+REFERENCE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _parse_layer(data: bytes, display: str) -> _Layer:
@@ -829,6 +907,7 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
     exceptions = tuple(_exception(f, item, path) for path, item in waivers)
     drift_default, drift_rules = _drift_section(f, fields.get("drift"), explicit)
     unpinned, exempt = _installs_section(f, fields.get("installs"), explicit)
+    references = _references_section(f, fields.get("references"))
 
     extends = None
     if "extends" in fields:
@@ -848,8 +927,35 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
         unpinned=cast(UnknownPlugins, unpinned),
         unpinned_exempt=exempt,
         explicit=frozenset(explicit),
+        references=references,
     )
     return _Layer(policy, extends)
+
+
+def _references_section(f: _File, node: _Node | None) -> dict[str, ReferenceSpec]:
+    """`references: {NAME: REF}` or `{NAME: {path: REF | url: URL, sha256: HEX, format: FORMAT}}`."""
+    found: dict[str, ReferenceSpec] = {}
+    for name, key_node, value in _entries(f, node, "references"):
+        key = f"references.{name}"
+        if not REFERENCE_NAME.fullmatch(name):
+            raise f.fail(key_node, key, "a reference name is letters, digits, '.', '_' and '-' (no '/')")
+        fmt = None
+        if value.id == "mapping":
+            fields = _fields(f, value, key, _REFERENCE_KEYS)
+            if ("path" in fields) == ("url" in fields):
+                raise f.fail(value, key, "expected exactly one of 'path' or 'url' (with 'sha256')")
+            if "path" in fields:
+                if "sha256" in fields:
+                    raise f.fail(fields["sha256"], f"{key}.sha256", "goes with 'url', not 'path'")
+                written = _string(f, fields["path"], f"{key}.path")
+            else:
+                written = _pinned_url(f, value, fields, key)
+            if "format" in fields:
+                fmt = _choice(f, fields["format"], f"{key}.format", REFERENCE_FORMATS)
+        else:
+            written = _string(f, value, key)
+        found[name] = ReferenceSpec(name, written, written, written.partition("#")[0], fmt, f.display, _line(key_node))
+    return dict(sorted(found.items()))
 
 
 def _installs_section(f: _File, node: _Node | None, explicit: set[str]) -> tuple[str, tuple[str, ...]]:
@@ -878,15 +984,22 @@ def _version(f: _File, node: _Node) -> None:
 def _extends(f: _File, node: _Node) -> str:
     """The base as a reference string: a path, `package:...`, a pinned URL, or `{url, sha256}`."""
     if node.id == "mapping":
-        fields = _fields(f, node, "extends", ("url", "sha256"), required=("url", "sha256"))
-        url = _string(f, fields["url"], "extends.url")
-        digest = _string(f, fields["sha256"], "extends.sha256")
-        if "#" in url:
-            raise f.fail(fields["url"], "extends.url", "must not have a #fragment; the hash goes in sha256")
-        if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-            raise f.fail(fields["sha256"], "extends.sha256", "must be 64 hexadecimal digits")
-        return f"{url}#sha256={digest}"
+        return _pinned_url(f, node, _fields(f, node, "extends", ("url", "sha256")), "extends")
     return _string(f, node, "extends")
+
+
+def _pinned_url(f: _File, node: _Node, fields: dict[str, _Node], key: str) -> str:
+    """`{url, sha256}` (the fields of `node`) as the reference string `url#sha256=HEX`."""
+    for name in ("url", "sha256"):
+        if name not in fields:
+            raise f.fail(node, f"{key}.{name}", "missing required key")
+    url = _string(f, fields["url"], f"{key}.url")
+    digest = _string(f, fields["sha256"], f"{key}.sha256")
+    if "#" in url:
+        raise f.fail(fields["url"], f"{key}.url", "must not have a #fragment; the hash goes in sha256")
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+        raise f.fail(fields["sha256"], f"{key}.sha256", "must be 64 hexadecimal digits")
+    return f"{url}#sha256={digest}"
 
 
 def _pytest_section(f: _File, node: _Node | None, explicit: set[str]) -> str | None:

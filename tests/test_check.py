@@ -68,7 +68,7 @@ ISSUE_RULES = {
 # The documented envguard.report/1 contract: the keys the issue lists, plus `locations`,
 # `baselined`, `drift` and `warnings`, which README's contract section documents as part of the
 # same schema version.
-REPORT_KEYS = {"schema", "policy", "findings", "summary", "drift", "repositories", "errors", "warnings"}
+REPORT_KEYS = {"schema", "policy", "findings", "summary", "drift", "repositories", "references", "errors", "warnings"}
 FINDING_KEYS = {
     "rule", "name", "severity", "service", "package", "version", "message", "hint",
     "path", "line", "locations", "suppressed", "exception", "baselined",

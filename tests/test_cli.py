@@ -142,7 +142,7 @@ def test_parsed_options(monkeypatch: pytest.MonkeyPatch) -> None:
         "fail_on": "warning", "source_format": None, "today": __import__("datetime").date(2026, 1, 31),
         "python": None, "platform": None, "implementation": None, "baseline": None, "write_baseline": None,
         "changed": True, "root": None, "no_cache": True, "jobs": 2, "allow_outside_root": False,
-        "select": ["plugins", "drift"],
+        "select": ["plugins", "drift"], "references": None,
     }
     seen.clear()
     monkeypatch.setenv("ENVGUARD_NO_CACHE", "0")

@@ -155,7 +155,7 @@ def test_check_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(["check", "--policy", "policy.yaml", "--today", TODAY, "--format", "json"], capsys)
     assert (code, err) == (1, "")
     document = json.loads(out)
-    assert set(document) == {"schema", "policy", "findings", "summary", "drift", "repositories", "errors", "warnings"}
+    assert set(document) == {"schema", "policy", "findings", "summary", "drift", "repositories", "references", "errors", "warnings"}
     assert (document["schema"], document["policy"]) == ("envguard.report/1", ["policy.yaml"])
     assert document["summary"] == {"services": 3, "errors": 3, "warnings": 1, "suppressed": 1, "baselined": 0}
     assert [(f["service"], f["rule"], f["name"], f["suppressed"]) for f in document["findings"]] == [

@@ -234,6 +234,22 @@ def drift(result: CheckResult) -> dict[str, Any]:
     }
 
 
+def references(result: CheckResult) -> list[dict[str, Any]]:
+    """The reference environments read, by name: where each is, what it is, which content it had."""
+    return [
+        {
+            "name": r.name,
+            "path": r.path,
+            "format": r.format,
+            "sha256": r.sha256,
+            "packages": sum(1 for p in r.packages if p.is_third_party),
+            "defined": r.defined,
+            "line": r.line,
+        }
+        for r in result.references.loaded
+    ]
+
+
 def report_document(result: CheckResult) -> dict[str, Any]:
     return {
         "schema": REPORT_SCHEMA,
@@ -242,6 +258,7 @@ def report_document(result: CheckResult) -> dict[str, Any]:
         "summary": summary(result),
         "drift": drift(result),
         "repositories": repositories(result),
+        "references": references(result),
         "errors": [diagnostic(e) for e in result.errors],
         "warnings": [diagnostic(w) for w in result.warnings],
     }
@@ -250,11 +267,19 @@ def report_document(result: CheckResult) -> dict[str, Any]:
 PLUGINS_SCHEMA = "envguard.plugins/1"
 
 
-def plugins_document(rows: dict[str, list[dict[str, Any]]], policy_files: tuple[str, ...]) -> dict[str, Any]:
+def plugins_document(
+    rows: Mapping[str, list[dict[str, Any]]],
+    policy_files: tuple[str, ...],
+    environments: Mapping[str, tuple[str, list[dict[str, Any]]]] = {},
+) -> dict[str, Any]:
+    """`environments` are the reference environments' plugins by name: (their file, the rows)."""
     return {
         "schema": PLUGINS_SCHEMA,
         "policy": list(policy_files),
         "services": [{"name": name, "plugins": rows[name]} for name in sorted(rows)],
+        "references": [
+            {"name": name, "path": environments[name][0], "plugins": environments[name][1]} for name in sorted(environments)
+        ],
     }
 
 

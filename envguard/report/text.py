@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from envguard.errors import one_line
@@ -97,6 +98,8 @@ def render_check(result: CheckResult, *, colour: bool = False) -> str:
         lines.append("")
     policy = ", ".join(result.policy_files) or "(none: the policy could not be read)"
     lines.append(f"policy: {policy}")
+    for reference in result.references.loaded:
+        lines.append(f"reference {reference.name}: {reference.path} ({reference.format})")
     lines.append(summary_line(result))
     return _text(lines)
 
@@ -175,13 +178,20 @@ def _finding_lines(finding: Finding, colour: bool = False) -> list[str]:
     return lines
 
 
-def render_plugins(rows: dict[str, list[dict[str, object]]], policy_files: tuple[str, ...]) -> str:
+def render_plugins(
+    rows: Mapping[str, list[dict[str, object]]],
+    policy_files: tuple[str, ...],
+    environments: Mapping[str, tuple[str, list[dict[str, object]]]] = {},
+) -> str:
+    """Each service's plugins, then each reference environment's (`environments`: by name, its file and rows)."""
     lines: list[str] = []
-    for service in sorted(rows):
+    blocks = [(service, rows[service]) for service in sorted(rows)]
+    blocks.extend((f"reference {name} ({environments[name][0]})", environments[name][1]) for name in sorted(environments))
+    for service, found in blocks:
         lines.append(service)
-        if not rows[service]:
+        if not found:
             lines.append("  (no pytest plugins)")
-        for row in rows[service]:
+        for row in found:
             if row.get("declared"):
                 lines.append(f"  {row['requirement']} (declared): {row['status']}")
                 # The label starts with its file; said once, at the clickable `path:line`.

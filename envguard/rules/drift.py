@@ -30,6 +30,12 @@ Decisions the issue left open:
 * Findings of a workspace-wide comparison name, in `Finding.involved`, every service that took
   part: version-drift every service with a counted entry, snap-to-mismatch the outlier and the
   reference service. `envguard check --changed` keeps such a finding when any of them changed.
+* snap-to may name a reference environment (`envguard.references`) instead of a service: each
+  service's version must be one the reference holds exactly, or within the range of an entry that
+  has only a specifier (a constraints file). Packages the reference does not hold are not
+  compared; the reference is named with its file and line, is not a matrix column (the row's
+  requirement says what it holds), and is not `involved` (a change to its file is a change to
+  the policy).
 * Markers are shown for a service that holds several versions of the package, to tell them apart.
 * Hints hold one line per outlier service, `service: command` (several commands of one service,
   from several records, joined with "; "), or one sentence when nothing can be suggested. pipenv
@@ -45,7 +51,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from envguard.errors import one_line
 from envguard.markers import Target, applies
@@ -53,6 +59,9 @@ from envguard.model import MAIN, Diagnostic, Finding, Inventory, Kind, Normalize
 from envguard.policy import DriftRule, Policy, selector_matches, service_matches
 from envguard.rules._common import finding, locations
 from envguard.versions import drift_key, parse, satisfies, sort_key
+
+if TYPE_CHECKING:
+    from envguard.references import Reference
 
 __all__ = [
     "DriftEntry",
@@ -173,9 +182,16 @@ def service_entries(
 
 
 def package_drift(
-    name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]], policy: Policy, target: Target
+    name: NormalizedName,
+    members: Sequence[tuple[str, Sequence[DriftEntry]]],
+    policy: Policy,
+    target: Target,
+    references: Mapping[str, Reference] = {},
 ) -> PackageDrift:
-    """Compare package `name` across `members`: (service, its entries of the package), by service name."""
+    """Compare package `name` across `members`: (service, its entries of the package), by service name.
+
+    `references` are the reference environments snap-to rules may name, by name (viewed for `target`).
+    """
     groups: dict[int, list[DriftEntry]] = {}
     # Entries arrive service by service: a group needs sorting only where one service holds
     # several entries of the package.
@@ -200,7 +216,7 @@ def package_drift(
         for index in sorted(groups)
         if requirements[index].kind == "pinned" and requirements[index].value is not None
     ]
-    context = _Context(policy, dict(members), [pin for pin in pins if pin is not None])
+    context = _Context(policy, dict(members), [pin for pin in pins if pin is not None], references)
     findings: list[Finding] = []
     rows: list[MatrixRow] = []
     unchecked: list[int] = []
@@ -220,29 +236,42 @@ def package_drift(
         if comparison.findings:
             first = len(findings)
             findings.extend(comparison.findings)
-            rows.append(MatrixRow(tuple(range(first, len(findings))), name, requirement.text, _cells(comparison)))
+            shown = comparison.label or requirement.text
+            rows.append(MatrixRow(tuple(range(first, len(findings))), name, shown, _cells(comparison)))
     return PackageDrift(tuple(findings), tuple(rows), tuple(unchecked))
 
 
 def compare_all(
-    entries: Iterable[tuple[str, Mapping[NormalizedName, Sequence[DriftEntry]]]], policy: Policy, target: Target
+    entries: Iterable[tuple[str, Mapping[NormalizedName, Sequence[DriftEntry]]]],
+    policy: Policy,
+    target: Target,
+    references: Mapping[str, Reference] = {},
 ) -> dict[NormalizedName, PackageDrift]:
     """Every package's comparison, from each service's entries (service_entries) in service name order."""
     members: dict[NormalizedName, list[tuple[str, Sequence[DriftEntry]]]] = {}
     for service, held in entries:
         for name, found in held.items():
             members.setdefault(name, []).append((service, found))
-    return {name: package_drift(name, members[name], policy, target) for name in sorted(members)}
+    return {name: package_drift(name, members[name], policy, target, references) for name in sorted(members)}
 
 
 def unchecked_references(
-    drifts: Mapping[NormalizedName, PackageDrift], policy: Policy, services: Collection[str], target: Target
+    drifts: Mapping[NormalizedName, PackageDrift],
+    policy: Policy,
+    services: Collection[str],
+    target: Target,
+    reported: Collection[str] = (),
 ) -> list[Diagnostic]:
-    """One diagnostic per snap-to rule that could not be checked for some package."""
+    """One diagnostic per snap-to rule that could not be checked for some package.
+
+    Rules whose target is in `reported` (reference environments, names that are neither a service
+    nor a reference) are left out: those are said elsewhere.
+    """
     names: dict[int, list[str]] = {}
     for name in sorted(drifts):
         for index in drifts[name].unchecked:
-            names.setdefault(index, []).append(name)
+            if policy.drift_rules[index].require_value not in reported:
+                names.setdefault(index, []).append(name)
     return [
         _missing_reference(policy.drift_rules[index], names[index], services, target) for index in sorted(names)
     ]
@@ -336,6 +365,8 @@ class _Comparison:
     findings: list[Finding]
     # snap-to only: the reference service's versions, for the matrix.
     reference: dict[str, list[str]]
+    # The matrix row's requirement when it says more than the rule (what a reference environment holds).
+    label: str | None = None
 
     @property
     def counted(self) -> list[DriftEntry]:
@@ -349,6 +380,7 @@ class _Context:
     policy: Policy
     members: dict[str, Sequence[DriftEntry]]  # service -> its entries of the package
     pins: list[str]  # specifiers of the pinned rules that decided an entry of the package
+    references: Mapping[str, Reference] = dataclasses.field(default_factory=dict)  # by name
 
 
 def _analyse(
@@ -464,6 +496,10 @@ def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
 def _snap_to(context: _Context, comparison: _Comparison) -> bool:
     """Fill in the comparison's findings; False when the reference service cannot be used."""
     reference = comparison.requirement.value or ""
+    environment = context.references.get(reference)
+    if environment is not None:
+        _snap_to_environment(context, comparison, environment)
+        return True
     # Every entry of the reference service, whatever rule it resolves to.
     held = context.members.get(reference, ())
     versions = sorted({e.package.version for e in held if e.package.version is not None}, key=sort_key)
@@ -497,6 +533,48 @@ def _snap_to(context: _Context, comparison: _Comparison) -> bool:
         # A change to the reference service moves the target of every other service.
         comparison.findings.append(dataclasses.replace(mismatch, involved=tuple(sorted({reference, service_name}))))
     return True
+
+
+def _snap_to_environment(context: _Context, comparison: _Comparison, reference: Reference) -> None:
+    """snap-to a reference environment: each service's versions held by it exactly, or within its ranges."""
+    held = sorted(reference.held(comparison.name), key=lambda p: (p.path, p.line))
+    exact = {drift_key(p.version, "exact") for p in held if p.version is not None}
+    ranges = list(dict.fromkeys(p.specifier for p in held if p.version is None and p.specifier))
+    if not exact and not ranges:
+        return  # it does not hold the package, or names it without a version (constrains nothing)
+    versions = sorted({p.version for p in held if p.version is not None}, key=sort_key)
+    shown = ", ".join([*versions, *ranges])
+    comparison.label = f"snap-to reference {reference.name} {shown}"
+
+    def holds(version: str) -> bool:
+        return drift_key(version, "exact") in exact or any(satisfies(version, spec) for spec in ranges)
+
+    off = [e for e in comparison.counted if not holds(_version(e))]
+    if not off:
+        return
+    constraints = _constraints(context, comparison.name)
+    # Its own versions first; for its ranges, the versions in use within them.
+    candidates = versions + [_version(e) for e in comparison.counted if ranges and holds(_version(e))]
+    suggested = _suggest(candidates, constraints)
+    if suggested is not None:
+        tail = f"Suggested target: {suggested}."
+    elif constraints:
+        tail = f"No version it allows{' in use' if ranges else ''} is within {_constraint_text(constraints)}."
+    else:
+        tail = "No version in use is within it."
+    where = f"reference {reference.name} ({held[0].path}:{held[0].line})"
+    verb = "is outside" if ranges and not versions else "differs from"
+    for service_name, entries in _by_service(off):
+        message = (
+            f"{comparison.name} {_listing(entries, with_service=False)} in {service_name} {verb} {shown} in {where}, "
+            f"as {comparison.requirement.origin} requires. {tail}{_unversioned(comparison)}"
+        )
+        mismatch = _service_finding(
+            "snap-to-mismatch", context, comparison, service_name, entries, message, suggested, constraints
+        )
+        # The reference's entries are where the target comes from: the last locations, after the service's.
+        found = (*mismatch.locations, *(loc for loc in locations(held) if loc not in mismatch.locations))
+        comparison.findings.append(dataclasses.replace(mismatch, locations=found, involved=(service_name,)))
 
 
 def _service_finding(
