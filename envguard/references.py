@@ -150,7 +150,7 @@ def load_references(
         try:
             reference, found = _load(spec)
         except _Named as exc:
-            errors.append(_at(spec, exc.message))
+            errors.append(_at(spec, exc.message, where=True))
             continue
         except SourceError as exc:
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
@@ -216,9 +216,12 @@ class _Named(Exception):
         self.message = message
 
 
-def _at(spec: ReferenceSpec, message: str) -> Diagnostic:
+def _at(spec: ReferenceSpec, message: str, *, where: bool = False) -> Diagnostic:
+    """A problem of where `spec` is named: at its policy line (saying what the line names, with
+    `where`), or at the file --reference names."""
     if spec.path:
-        return Diagnostic(spec.path, spec.line, f"references.{spec.name}: {message}")
+        named = f"{spec.written.partition('#')[0]}: " if where else ""
+        return Diagnostic(spec.path, spec.line, f"references.{spec.name}: {named}{message}")
     return Diagnostic(spec.shown, None, f"{OPTION} {spec.name}: {message}")
 
 
@@ -228,11 +231,11 @@ def _load(spec: ReferenceSpec) -> tuple[Reference, tuple[Diagnostic, ...]]:
     try:
         located = locate(spec.location, Path.cwd())
     except LocateError as exc:
-        raise _Named(f"{spec.shown}: {exc.message}") from None
+        raise _Named(exc.message) from None
     path = located.path
     shown = spec.shown if located.kind == "path" else located.shown
     if not path.is_file():
-        raise _Named(f"{spec.shown}: {'not a file' if path.exists() else 'no such file'}")
+        raise _Named("not a file" if path.exists() else "no such file")
     name = posixpath.basename(urllib.parse.urlsplit(spec.location).path) if located.kind == "url" else path.name
     fmt = spec.format or _format(path, name, shown)
     packages, warnings = _read(fmt, path, shown)
