@@ -73,3 +73,20 @@ def test_errors(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(write(tmp_path / "p.yaml", "version: 1\n" + text), shown="p.yaml")
     assert str(info.value) == expected
+
+
+def test_the_schema_knows_references() -> None:
+    import json
+
+    import jsonschema  # type: ignore[import-untyped, unused-ignore]
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "policies" / "policy.schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"version": 1, "references": {
+        "runner": "../ci/runner-freeze.txt",
+        "pins": {"path": "pins.txt", "format": "constraints"},
+        "airflow": {"url": "https://example.com/constraints-3.12.txt", "sha256": DIGEST},
+    }}
+    assert validator.is_valid(good)
+    for bad in ({"a/b": "x.txt"}, {"r": {"path": "x", "format": "wheel"}}, {"r": {"url": "https://x"}}):
+        assert not validator.is_valid({"version": 1, "references": bad})
