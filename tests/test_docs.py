@@ -69,3 +69,25 @@ def test_exit_codes_match_the_help(capsys: pytest.CaptureFixture[str]) -> None:
     documented = set(re.findall(r"`(\d+)`", paragraph))
     in_help = set(re.findall(r"\b(0|1|2|130)\b", help_text[help_text.index("Exit codes") :]))
     assert documented == in_help == {"0", "1", "2", "130"}
+
+
+def test_the_reference_environments_example_reports_what_the_readme_says(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import os
+    import shlex
+
+    section = README[README.index("### Reference environments") : README.index("## Drift")]
+    command = re.search(r"```sh\n(envguard check .*?)\n```", section, re.S).group(1)  # type: ignore[union-attr]
+    listed = re.search(r"reports, exit (\d+),.*?```\n(.*?)```", section, re.S)
+    assert listed is not None
+    root = Path(__file__).resolve().parents[1]
+    previous = Path.cwd()
+    os.chdir(root)  # the example's paths are the checkout's
+    try:
+        code = main([*shlex.split(command)[1:], "--format", "json", "--no-cache"])
+    finally:
+        os.chdir(previous)
+    document = json.loads(capsys.readouterr().out)
+    assert code == int(listed.group(1))
+    shown = {f"{f['service']}: {f['package']} {f['version']}" for f in document["findings"]}
+    assert shown == set(listed.group(2).strip().splitlines())
