@@ -36,10 +36,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import os
 import posixpath
-import urllib.parse
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,6 +224,10 @@ def _at(spec: ReferenceSpec, message: str, *, where: bool = False) -> Diagnostic
 
 
 def _load(spec: ReferenceSpec) -> tuple[Reference, tuple[Diagnostic, ...]]:
+    # Imported here: most runs name no reference, and start-up time is a feature.
+    import hashlib
+    import urllib.parse
+
     from envguard.locate import LocateError, locate
 
     try:
