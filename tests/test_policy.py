@@ -816,12 +816,30 @@ def test_schema_accepts_the_full_example(validator: Any) -> None:
         "version: 1\nplugins:\n  approved:\n    pytest-cov: latest\n",
         "version: 1\nexceptions:\n  - package: x\n    reason: r\n    expires: 2027-01-31\n    rule: nope\n",
         "version: 1\ndrift:\n  rules:\n    - packages: [a]\n      require: {pinned: '>=1', snap-to: b}\n",
+        "version: 1\nextends: https://example.com/policy.yaml\n",
+        "version: 1\nextends: http://example.com/policy.yaml#sha256=" + "a" * 64 + "\n",
+        "version: 1\nextends: {url: 'http://example.com/policy.yaml', sha256: '" + "a" * 64 + "'}\n",
+        "version: 1\nextends: {url: 'https://example.com/policy.yaml'}\n",
     ],
 )
 def test_schema_rejects_what_the_loader_rejects(validator: Any, tmp_path: Path, text: str) -> None:
     assert not validator.is_valid(yaml_as_json(text))
     with pytest.raises(PolicyError):
         load(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "extends",
+    [
+        "../org/envguard-policy.yaml",
+        "package:acme-envguard-policy",
+        "package:acme-envguard-policy/policies/ci.yaml",
+        "https://example.com/policy.yaml#sha256=" + "0" * 64,
+        {"url": "https://example.com/policy.yaml", "sha256": "0" * 64},
+    ],
+)
+def test_schema_accepts_every_form_of_extends(validator: Any, extends: object) -> None:
+    validator.validate({"version": 1, "extends": extends})
 
 
 def test_schema_rule_names_match_the_module(validator: Any) -> None:
