@@ -471,7 +471,7 @@ def run_diff(
     b: str,
     *,
     root: Path | None = None,
-    policy_path: Path | None = None,
+    policy_path: str | Path | None = None,
     policy_only: bool = False,
     packages: Iterable[str] = (),
     target: Target | None = None,
@@ -497,7 +497,7 @@ def run_diff(
     return DiffResult(side_a, side_b, changes, unchanged, target, (), _sorted(warnings), declared)
 
 
-def _policy(resolver: _Resolver, policy_path: Path | None, errors: list[Diagnostic]) -> Policy | None:
+def _policy(resolver: _Resolver, policy_path: str | Path | None, errors: list[Diagnostic]) -> Policy | None:
     from envguard.check import resolve_policy
     from envguard.policy import PolicyError
 

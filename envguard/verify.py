@@ -40,7 +40,7 @@ class VerifyRequest:
     groups: tuple[str, ...] = ()
     all_groups: bool = False
     ignore: tuple[str, ...] = ()
-    policy: Path | None = None
+    policy: str | Path | None = None  # any policy reference (a path, package:, a pinned URL)
     source_format: str | None = None
     today: dt.date | None = None
 
