@@ -205,8 +205,11 @@ class _Lexer:
                 # Unquoted, a variable's value is split into words (`$pip install x` with pip="pip3 -q").
                 token.parts.append(("split" if kind == "var" else kind, value))
             else:
-                if first and char == "=" and literal and _is_name("".join(literal)):
-                    token.assignment = True
+                if first and char == "=":
+                    # Only the text before the first "=" can make an assignment: deciding once
+                    # keeps a word of many "=" linear (it was quadratic, found by fuzzing).
+                    token.assignment = bool(literal) and _is_name("".join(literal))
+                    first = False
                 literal.append(char)
                 self.pos += 1
                 continue

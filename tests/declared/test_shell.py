@@ -133,3 +133,13 @@ def test_any_text_splits_without_an_exception(text: str) -> None:
 @pytest.mark.parametrize("script", ["(" * 5000 + "pip install x", "$(" * 3000, "'" * 10001, "\\" * 9999])
 def test_hostile_scripts_end_quickly(script: str) -> None:
     commands(script)
+
+
+def test_a_word_of_many_equals_signs_is_read_in_linear_time() -> None:
+    # Found by tests/hardening/test_declared_properties.py: each "=" joined the word so far.
+    import time
+
+    start = time.perf_counter()
+    (command,) = commands("pip install " + "a=" * 100_000)
+    assert time.perf_counter() - start < 1.0
+    assert [word.text for word in command.words[:2]] == ["pip", "install"]
