@@ -1,10 +1,12 @@
 """The organisation benchmark: many repositories' inventory artifacts checked in one process.
 
-    python benchmarks/org.py [--repositories 2000] [--packages 300] [--repeat 3] [--workdir DIR] [--envguard CMD]
+    python benchmarks/org.py [--repositories 2000] [--packages 300] [--spread realistic|random] [--repeat 3]
+                             [--workdir DIR] [--envguard CMD]
 
 writes --repositories artifacts (`envguard.inventory/1`, seed 0) of one service each, with about
---packages locked entries drawn from a pool shared across the organisation (so that versions
-drift between repositories, as they do), pytest and a few approved plugins among them, and then
+--packages locked entries drawn from a pool shared across the organisation, pytest and a few
+approved plugins among them, versions spread as --spread says (most repositories on one version and
+some behind, or the worst case where nearly every package drifts everywhere), and then
 times, median of --repeat:
 
   floor   `json.load` of every artifact, one process, nothing else
@@ -34,17 +36,57 @@ PLUGINS = ("pytest-cov", "pytest-xdist", "pytest-mock", "pytest-asyncio", "pytes
 FORMATS = (("uv.lock", "uv"), ("poetry.lock", "poetry"), ("requirements.txt", "requirements"))
 
 
-def artifact(index: int, packages: int, rng: random.Random) -> dict[str, object]:
+POOL = 1500
+# Releases within the default policy's approved ranges, as a maintained organisation has them.
+CURRENT = {
+    "pytest": (8, 3, 2),
+    "pytest-cov": (6, 1, 1),
+    "pytest-xdist": (3, 6, 1),
+    "pytest-mock": (3, 14, 1),
+    "pytest-asyncio": (1, 1, 1),
+    "pytest-timeout": (2, 3, 1),
+}
+
+
+def _current(name: str) -> tuple[int, int, int]:
+    """The version most of the organisation is on: fixed per package, from its name."""
+    if name in CURRENT:
+        return CURRENT[name]
+    seed = sum(ord(c) * (i + 1) for i, c in enumerate(name))
+    return (1 + seed % 3, 2 + seed % 7, 1 + seed % 5)
+
+
+def _version(name: str, spread: str, rng: random.Random) -> str:
+    """A version of `name` as one repository locks it.
+
+    `realistic`: as organisations are, most repositories on the current version and the rest one
+    patch, minor or (rarely) major release behind (88/7/4/1 %). `random`: any of twelve versions,
+    so that nearly every package drifts everywhere (the worst case for the drift rule and report).
+    """
+    if spread == "random":
+        major = 8 if name == "pytest" else rng.choice((1, 1, 1, 2))
+        return f"{major}.{rng.randrange(4)}.{rng.randrange(3)}"
+    major, minor, patch = _current(name)
+    draw = rng.random()
+    if draw < 0.88:
+        return f"{major}.{minor}.{patch}"
+    if draw < 0.95:
+        return f"{major}.{minor}.{patch - 1}"
+    if draw < 0.99:
+        return f"{major}.{minor - 1}.0"
+    return f"{major - 1 if major > 1 else major}.{minor - 2}.0"
+
+
+def artifact(index: int, packages: int, rng: random.Random, spread: str = "realistic") -> dict[str, object]:
     lock, fmt = FORMATS[index % len(FORMATS)]
     service = f"svc-{index:04d}"
     names = ["pytest", *PLUGINS[: 1 + index % len(PLUGINS)]]
-    names += [f"lib-{n:04d}" for n in rng.sample(range(1500), packages - len(names))]
+    names += [f"lib-{n:04d}" for n in rng.sample(range(POOL), packages - len(names))]
     entries = []
     for line, name in enumerate(names, start=1):
-        major = 8 if name == "pytest" else rng.choice((1, 1, 1, 2))
         entries.append({
             "name": name,
-            "version": f"{major}.{rng.randrange(4)}.{rng.randrange(3)}",
+            "version": _version(name, spread, rng),
             "kind": "registry",
             "groups": ["dev"] if name.startswith("pytest") else ["main"],
             "marker": None,
@@ -72,14 +114,14 @@ def artifact(index: int, packages: int, rng: random.Random) -> dict[str, object]
     }
 
 
-def generate(directory: Path, repositories: int, packages: int) -> list[Path]:
+def generate(directory: Path, repositories: int, packages: int, spread: str = "realistic") -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)
     paths = []
     for index in range(repositories):
         path = directory / f"repo-{index:04d}.json"
         if not path.exists():
-            path.write_text(json.dumps(artifact(index, packages, rng), indent=2), encoding="utf-8")
+            path.write_text(json.dumps(artifact(index, packages, rng, spread), indent=2), encoding="utf-8")
         paths.append(path)
     return paths
 
@@ -92,10 +134,14 @@ def main() -> int:
     parser.add_argument("--repositories", type=int, default=2000)
     parser.add_argument("--packages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--spread", choices=("realistic", "random"), default="realistic",
+                        help="how versions differ between repositories (see _version)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/envguard-org-bench"))
     parser.add_argument("--envguard", default=f"{sys.executable} -m envguard")
     args = parser.parse_args()
-    paths = generate(args.workdir / f"{args.repositories}x{args.packages}", args.repositories, args.packages)
+    paths = generate(
+        args.workdir / f"{args.repositories}x{args.packages}-{args.spread}", args.repositories, args.packages, args.spread
+    )
     files = [str(p) for p in paths]
     megabytes = sum(p.stat().st_size for p in paths) / 2**20
     floors = []
@@ -113,7 +159,7 @@ def main() -> int:
     seconds = statistics.median(t for t, _, _ in runs)
     peak = max(rss for _, _, rss in runs)
     entries = args.repositories * args.packages
-    print(f"{args.repositories} artifacts, {entries:,} entries, {megabytes:.0f} MB: json.load floor {floor:.2f} s, "
+    print(f"{args.repositories} artifacts ({args.spread}), {entries:,} entries, {megabytes:.0f} MB: json.load floor {floor:.2f} s, "
           f"check {seconds:.2f} s ({seconds / floor:.2f} x floor), peak {peak / 2**20:.0f} MiB")
     return 0
 
