@@ -8,7 +8,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 
-@functools.lru_cache(maxsize=4096)
+# An organisation's locks hold tens of thousands of distinct version strings; a smaller cache
+# thrashes once they pass its size (about 500 bytes an entry).
+@functools.lru_cache(maxsize=65536)
 def parse(version: str) -> Version | None:
     try:
         return Version(version)

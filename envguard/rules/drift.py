@@ -48,6 +48,7 @@ Decisions the issue left open:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -368,8 +369,8 @@ class _Comparison:
     # The matrix row's requirement when it says more than the rule (what a reference environment holds).
     label: str | None = None
 
-    @property
-    def counted(self) -> list[DriftEntry]:
+    @functools.cached_property
+    def counted(self) -> list[DriftEntry]:  # the entries are not changed once compared
         return [e for e in self.entries if e.package.version is not None]
 
 
@@ -394,10 +395,18 @@ def _analyse(
 def _cells(comparison: _Comparison) -> tuple[tuple[str, str], ...]:
     cells: dict[str, list[str]] = {}
     for entry in comparison.counted:
-        cells.setdefault(entry.service, []).append(_version(entry))
+        held = cells.get(entry.service)
+        if held is None:
+            cells[entry.service] = [_version(entry)]
+        else:
+            held.append(_version(entry))
     for service, versions in comparison.reference.items():
         cells.setdefault(service, []).extend(versions)
-    return tuple((service, _join_versions(versions)) for service, versions in cells.items() if versions)
+    return tuple(
+        (service, versions[0] if len(versions) == 1 else _join_versions(versions))
+        for service, versions in cells.items()
+        if versions
+    )
 
 
 def _resolve(policy: Policy, service: str, package: Package) -> int:
@@ -426,17 +435,25 @@ def _requirement(policy: Policy, index: int) -> _Requirement:
 def _level(context: _Context, comparison: _Comparison) -> list[Finding]:
     level = comparison.requirement.kind
     counted = comparison.counted
-    if len({e.service for e in counted}) < 2:
-        return []
-    keys = {id(e): drift_key(_version(e), level) for e in counted}
-    if len(set(keys.values())) < 2:
+    # By version, not by entry: an organisation's 2,000 services hold a package at a few versions.
+    keys: dict[str, tuple[object, ...]] = {}
+    per_service: dict[str, set[tuple[object, ...]]] = {}
+    for entry in counted:
+        version = _version(entry)
+        key = keys.get(version)
+        if key is None:
+            key = keys[version] = drift_key(version, level)
+        held = per_service.get(entry.service)
+        if held is None:
+            per_service[entry.service] = {key}
+        else:
+            held.add(key)
+    if len(per_service) < 2 or len(set(keys.values())) < 2:
         return []
     # Services that fork a package by marker the same way (uv.lock and its own export, two
     # services locked for the same interpreters) agree: only differing sets of versions drift.
-    per_service: dict[str, set[tuple[object, ...]]] = {}
-    for entry in counted:
-        per_service.setdefault(entry.service, set()).add(keys[id(entry)])
-    if all(found == next(iter(per_service.values())) for found in per_service.values()):
+    first = next(iter(per_service.values()))
+    if all(found == first for found in per_service.values()):
         return []
 
     constraints = _constraints(context, comparison.name)
@@ -448,7 +465,7 @@ def _level(context: _Context, comparison: _Comparison) -> list[Finding]:
         wanted, common = _most_common(counted, keys)
         none_in = f"is within {_constraint_text(constraints)}" if constraints else "is a PEP 440 version"
         tail = f"No version in use {none_in}; the outliers are the services not on the most common version {common}."
-    off = [e for e in counted if keys[id(e)] != wanted]
+    off = [e for e in counted if keys[_version(e)] != wanted]
     outliers = sorted({e.service for e in off})
 
     requirement = comparison.requirement
@@ -467,7 +484,7 @@ def _level(context: _Context, comparison: _Comparison) -> list[Finding]:
         hint=_hint(context, comparison.name, off, suggested, constraints),
     )
     # Every service compared, not only the outliers: moving the majority can create the drift.
-    return [dataclasses.replace(drift, involved=tuple(sorted({e.service for e in counted})))]
+    return [dataclasses.replace(drift, involved=tuple(sorted(per_service)))]
 
 
 def _pinned(context: _Context, comparison: _Comparison) -> list[Finding]:
@@ -645,14 +662,15 @@ def _constraint_text(constraints: Sequence[tuple[str, str]]) -> str:
     return " and ".join(f"{where} {spec}" for where, spec in constraints)
 
 
-def _most_common(counted: list[DriftEntry], keys: dict[int, tuple[object, ...]]) -> tuple[tuple[object, ...], str]:
-    """The key held by the most services (ties: the higher version) and a version that shows it."""
+def _most_common(counted: list[DriftEntry], keys: dict[str, tuple[object, ...]]) -> tuple[tuple[object, ...], str]:
+    """The key held by the most services (ties: the higher version) and a version that shows it.
+
+    `keys` holds each version's drift key."""
     services: dict[tuple[object, ...], set[str]] = {}
-    highest: dict[tuple[object, ...], str] = {}
     for entry in counted:
-        key = keys[id(entry)]
-        services.setdefault(key, set()).add(entry.service)
-        version = _version(entry)
+        services.setdefault(keys[_version(entry)], set()).add(entry.service)
+    highest: dict[tuple[object, ...], str] = {}
+    for version, key in keys.items():
         if key not in highest or sort_key(version) > sort_key(highest[key]):
             highest[key] = version
     counts = Counter({key: len(names) for key, names in services.items()})
@@ -729,18 +747,36 @@ def _entry_key(entry: DriftEntry) -> tuple[str, tuple[int, object, str], str, st
 def _by_service(entries: Iterable[DriftEntry]) -> list[tuple[str, list[DriftEntry]]]:
     grouped: dict[str, list[DriftEntry]] = {}
     for entry in entries:
-        grouped.setdefault(entry.service, []).append(entry)
-    return [(service, sorted(grouped[service], key=_entry_key)) for service in sorted(grouped)]
+        held = grouped.get(entry.service)
+        if held is None:
+            grouped[entry.service] = [entry]
+        else:
+            held.append(entry)
+    return [
+        (service, held if len(held) == 1 else sorted(held, key=_entry_key))
+        for service in sorted(grouped)
+        for held in (grouped[service],)
+    ]
 
 
 def _join_versions(versions: Iterable[str]) -> str:
     return ", ".join(sorted(set(versions), key=sort_key))
 
 
+# Past this many services a listing names services by version (`8.3.2 in 1,712 services (a, b, c
+# and 1,709 more); 8.2.0 in d, e`): a line per service is unreadable for an organisation, and
+# every service is still in the finding's involved services, locations and the drift matrix.
+_LISTED_SERVICES = 20
+_NAMED_PER_VERSION = 10
+
+
 def _listing(entries: Iterable[DriftEntry], *, with_service: bool = True) -> str:
     """`billing 8.4.2; fork 2.0.2 [marker], 2.5.5 [marker]`: markers only where a service holds several versions."""
+    grouped = _by_service(entries)
+    if with_service and len(grouped) > _LISTED_SERVICES:
+        return _listing_by_version(grouped)
     parts = []
-    for service, group in _by_service(entries):
+    for service, group in grouped:
         versions: dict[str, set[str]] = {}
         for entry in group:
             versions.setdefault(_version(entry), set()).add(entry.package.marker or "")
@@ -752,6 +788,21 @@ def _listing(entries: Iterable[DriftEntry], *, with_service: bool = True) -> str
             shown.append(f"{version}{label}")
         text = ", ".join(shown)
         parts.append(f"{service} {text}" if with_service else text)
+    return "; ".join(parts)
+
+
+def _listing_by_version(grouped: list[tuple[str, list[DriftEntry]]]) -> str:
+    holders: dict[str, list[str]] = {}
+    for service, group in grouped:
+        for version in dict.fromkeys(_version(e) for e in group):
+            holders.setdefault(version, []).append(service)
+    parts = []
+    for version in sorted(holders, key=sort_key):
+        names = holders[version]
+        if len(names) <= _NAMED_PER_VERSION:
+            parts.append(f"{version} in {', '.join(names)}")
+        else:
+            parts.append(f"{version} in {len(names):,} services ({', '.join(names[:3])} and {len(names) - 3:,} more)")
     return "; ".join(parts)
 
 

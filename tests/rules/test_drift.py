@@ -769,3 +769,27 @@ def test_suppressed_findings_still_in_the_matrix(monorepo: Inventory) -> None:
     findings, _ = run(monorepo, pol)
     waived = [dataclasses.replace(f, exception=Waiver("*", "legacy", "2999-01-01")) for f in findings]
     assert drift_matrix(monorepo, pol, UNIVERSAL, waived) == drift_matrix(monorepo, pol, UNIVERSAL, findings)
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def test_a_listing_of_many_services_names_them_by_version() -> None:
+    # 24 services on 8.3.2, three behind: past 20 services one line per service is unreadable.
+    names = [f"svc-{n:02d}" for n in range(27)]
+    versions = {name: "8.3.2" for name in names[:24]} | {"svc-24": "7.4.0", "svc-25": "7.4.0", "svc-26": "6.2.5"}
+    found = only(run(inventory(*(svc(name, {"pytest": v}) for name, v in versions.items())), policy())[0])
+    assert found.message == (
+        "pytest is not on the same major version across services (drift.default requires same-major): "
+        "6.2.5 in svc-26; 7.4.0 in svc-24, svc-25; 8.3.2 in 24 services (svc-00, svc-01, svc-02 and 21 more). "
+        "Suggested target: 8.3.2, the highest version in use."
+    )
+    assert found.service == "svc-24, svc-25, svc-26"
+    assert found.involved == tuple(names)
+
+
+def test_a_listing_of_twenty_services_keeps_one_entry_per_service() -> None:
+    services = [svc(f"svc-{n:02d}", {"pytest": "8.3.2" if n else "7.4.0"}) for n in range(20)]
+    found = only(run(inventory(*services), policy())[0])
+    assert "svc-00 7.4.0; svc-01 8.3.2; " in found.message
+    assert found.message.count("8.3.2") == 19 + 1  # each service, and the suggested target
