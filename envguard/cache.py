@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - other Python implementations
     from hashlib import blake2b
 
 from envguard import __version__
-from envguard.model import Declaration, Diagnostic, Kind, Package, Service, Source, StaleLock
+from envguard.model import Declaration, Diagnostic, Kind, Package, Service, Source, StaleLock, trusted_package
 
 SCHEMA = 3  # 2: an index with its blobs in packs; 3: declarations
 DIRECTORY = ".envguard-cache"
@@ -60,11 +60,7 @@ _DIGEST_SIZE = 32
 _RACY_NS = 2_000_000_000
 
 _PACKAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Package))
-_KIND_AT = _PACKAGE_FIELDS.index("kind")
 _KINDS = {kind.value: kind for kind in Kind}
-# Package is a plain frozen dataclass: its instances can be made from a field dict directly,
-# several times faster than through the generated __init__ (which sets each field separately).
-_DIRECT = not hasattr(Package, "__slots__") and not hasattr(Package, "__post_init__")
 
 # A service's load: (Service, errors, warnings), as load_service returns it.
 Result = tuple[Service, list[Diagnostic], list[Diagnostic]]
@@ -221,15 +217,8 @@ if _PACKAGE_FIELDS != ("name", "version", "kind", "groups", "marker", "path", "l
 
 
 def unpack_package(row: tuple[Any, ...]) -> Package:
-    if _DIRECT:
-        fields = dict(zip(_PACKAGE_FIELDS, row))
-        fields["kind"] = _KINDS[row[_KIND_AT]]
-        package = object.__new__(Package)
-        object.__setattr__(package, "__dict__", fields)
-        return package
-    values = list(row)
-    values[_KIND_AT] = _KINDS[row[_KIND_AT]]
-    return Package(*values)
+    name, version, kind, groups, marker, path, line, specifier = row
+    return trusted_package(name, version, _KINDS[kind], groups, marker, path, line, specifier)
 
 
 # --------------------------------------------------------------------------- recording reads

@@ -32,6 +32,7 @@ from envguard.model import (
     Source,
     StaleLock,
     normalize,
+    trusted_package,
 )
 from envguard.pytest_config import ConftestPlugin, PluginArg, PytestConfig, RequiredPlugin, read_pytest_config
 
@@ -206,10 +207,6 @@ def _groups(value: Any) -> tuple[str, ...]:
     return groups
 
 
-_new = object.__new__
-_set = object.__setattr__
-
-
 class _Build:
     """Builds the model objects of one artifact, placing its paths under `repository/` when qualifying."""
 
@@ -282,12 +279,7 @@ class _Build:
                 or line < 1
             ):
                 self.package(item)  # raises, naming what is wrong
-            package = _new(Package)
-            _set(package, "__dict__", {
-                "name": name, "version": version, "kind": kind, "groups": groups, "marker": marker,
-                "path": path, "line": line, "specifier": specifier,
-            })  # fmt: skip
-            built.append(package)
+            built.append(trusted_package(name, version, kind, groups, marker, path, line, specifier))
         return tuple(built)
 
     def package(self, item: dict[str, Any]) -> Package:
