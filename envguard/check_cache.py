@@ -384,7 +384,8 @@ def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tupl
     from envguard.rules.drift import DriftEntry
 
     try:
-        return tuple(DriftEntry(service, e[0], cache.unpack_package((name, *e[3:])), e[1], e[2]) for e in packed)
+        packages = [cache.unpack_package((name, *e[3:])) for e in packed]
+        return tuple(DriftEntry(service, e[0], p, e[1], e[2], p.version) for e, p in zip(packed, packages))
     except Exception as exc:  # noqa: BLE001 - not what _pack_entries wrote
         raise Damaged(f"malformed entries of {name}") from exc
 

@@ -87,7 +87,7 @@ def is_artifact(path: Path) -> bool:
     return _SCHEMA_PREFIX.encode() in head
 
 
-def read_artifact(path: Path, shown: str, *, qualify: bool = False) -> Artifact:
+def read_artifact(path: Path, shown: str, *, qualify: bool = False, shared: Shared | None = None) -> Artifact:
     """The services of the artifact at `path`. Raises SourceError for an unusable artifact.
 
     With `qualify` (several repositories are read together), every service is named
@@ -107,10 +107,12 @@ def read_artifact(path: Path, shown: str, *, qualify: bool = False) -> Artifact:
         raise SourceError(shown, None, "not UTF-8 text; an inventory artifact is a UTF-8 JSON file") from None
     except (RecursionError, ValueError):
         raise SourceError(shown, None, "invalid JSON: nested too deeply or an integer too long") from None
-    return artifact_of(document, shown, fallback_name=_name_from_file(path), qualify=qualify)
+    return artifact_of(document, shown, fallback_name=_name_from_file(path), qualify=qualify, shared=shared)
 
 
-def artifact_of(document: Any, shown: str, fallback_name: str, *, qualify: bool = False) -> Artifact:
+def artifact_of(
+    document: Any, shown: str, fallback_name: str, *, qualify: bool = False, shared: Shared | None = None
+) -> Artifact:
     """The services of a parsed artifact document (see `read_artifact`)."""
     if not isinstance(document, dict):
         raise SourceError(shown, 1, f"an inventory artifact is a JSON object, not {_type(document)}")
@@ -125,7 +127,7 @@ def artifact_of(document: Any, shown: str, fallback_name: str, *, qualify: bool 
     services_data = document.get("services")
     if not isinstance(services_data, list):
         raise SourceError(shown, 1, f"services: expected a list, got {_type(services_data)}")
-    build = _Build(repository.name if qualify else None)
+    build = _Build(repository.name if qualify else None, shared)
     try:
         services = tuple(build.service(item) for item in services_data)
         errors = tuple(build.diagnostic(item) for item in document.get("errors", ()))
@@ -207,17 +209,26 @@ def _groups(value: Any) -> tuple[str, ...]:
     return groups
 
 
+class Shared:
+    """The names, versions and group lists of the artifacts read together, each distinct one
+    checked and built once. An organisation's 600,000 entries hold a few thousand of each:
+    sharing them saves memory, and the comparisons that read them for every entry touch a few
+    thousand objects instead of 600,000 scattered ones."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, NormalizedName] = {}
+        self.versions: dict[str, str] = {}
+        self.groups: dict[tuple[Any, ...], tuple[str, ...]] = {}
+
+
 class _Build:
     """Builds the model objects of one artifact, placing its paths under `repository/` when qualifying."""
 
-    def __init__(self, repository: str | None) -> None:
+    def __init__(self, repository: str | None, shared: Shared | None = None) -> None:
         self.repository = repository
         self.prefix = f"{repository}/" if repository is not None else ""
-        # Every service of an artifact repeats the same few names, paths and group lists:
-        # each distinct one is checked and built once, and the packages share the objects.
-        self._names: dict[str, NormalizedName] = {}
-        self._paths: dict[str, str] = {}
-        self._groups: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        self.shared = Shared() if shared is None else shared
+        self._paths: dict[str, str] = {}  # the repository's own
 
     def path(self, value: Any) -> str:
         return self.prefix + _text(value) if self.prefix else _text(value)
@@ -256,7 +267,7 @@ class _Build:
         entries of an organisation go through here (see benchmarks/org.py)."""
         if type(items) is not list:
             raise TypeError(items)
-        names, paths, groups_of = self._names, self._paths, self._groups
+        names, versions, groups_of, paths = self.shared.names, self.shared.versions, self.shared.groups, self._paths
         built = []
         for item in items:
             raw_name, version, raw_path, line = item["name"], item["version"], item["path"], item["line"]
@@ -264,6 +275,8 @@ class _Build:
             name = names.get(raw_name)
             if name is None:
                 name = names[raw_name] = normalize(_text(raw_name))
+            if version is not None:
+                version = versions.setdefault(version, version)
             path = paths.get(raw_path)
             if path is None:
                 path = paths[raw_path] = self.path(raw_path)

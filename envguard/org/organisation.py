@@ -13,7 +13,7 @@ from pathlib import Path
 
 from envguard.errors import SourceError
 from envguard.model import Diagnostic, Inventory, Service
-from envguard.org.artifacts import Artifact, read_artifact
+from envguard.org.artifacts import Artifact, Shared, read_artifact
 
 
 def load_artifacts(paths: Sequence[Path], root: Path) -> Inventory:
@@ -28,9 +28,10 @@ def load_artifacts(paths: Sequence[Path], root: Path) -> Inventory:
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     claimed: dict[str, Artifact] = {}
+    shared = Shared()
     for shown, path in shown_paths:
         try:
-            artifact = read_artifact(path, shown, qualify=qualify)
+            artifact = read_artifact(path, shown, qualify=qualify, shared=shared)
         except SourceError as exc:
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
             continue
