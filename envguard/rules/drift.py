@@ -251,7 +251,7 @@ def package_drift(
         for index in sorted(groups)
         if requirements[index].kind == "pinned" and requirements[index].value is not None
     ]
-    context = _Context(policy, dict(members), [pin for pin in pins if pin is not None], references)
+    context = _Context(policy, members, [pin for pin in pins if pin is not None], references)
     findings: list[Finding] = []
     rows: list[MatrixRow] = []
     unchecked: list[int] = []
@@ -444,7 +444,7 @@ class _Context:
     """What the comparisons of one package share."""
 
     policy: Policy
-    members: dict[str, Sequence[DriftEntry]]  # service -> its entries of the package
+    members: Sequence[tuple[str, Sequence[DriftEntry]]]  # (service, its entries of the package)
     pins: list[str]  # specifiers of the pinned rules that decided an entry of the package
     references: Mapping[str, Reference] = dataclasses.field(default_factory=dict)  # by name
 
@@ -458,6 +458,8 @@ def _analyse(
 
 
 def _cells(comparison: _Comparison) -> tuple[tuple[str, str], ...]:
+    if not comparison.reference and len(comparison.counted) == len(comparison.services):
+        return tuple([(e.service, _version(e)) for e in comparison.counted])  # one version a service
     cells: dict[str, list[str]] = {}
     for entry in comparison.counted:
         held = cells.get(entry.service)
@@ -580,7 +582,7 @@ def _snap_to(context: _Context, comparison: _Comparison) -> bool:
         _snap_to_environment(context, comparison, environment)
         return True
     # Every entry of the reference service, whatever rule it resolves to.
-    held = context.members.get(reference, ())
+    held = next((entries for service, entries in context.members if service == reference), ())
     versions = sorted({e.version for e in held if e.version is not None}, key=sort_key)
     if not versions:
         return False
