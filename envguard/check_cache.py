@@ -398,13 +398,15 @@ def _pack_finding(f: Finding) -> _Packed:
     # Waivers and baselines are applied after the cache, on every run.
     assert f.exception is None and not f.baselined
     where = tuple((location.path, location.line) for location in f.locations)
-    return (f.rule, f.name, f.severity.value, f.service, f.package, f.version, f.message, f.hint, where, f.involved)
+    return (f.rule, f.name, f.severity.value, f.service, f.package, f.version, f.message, f.hint, where, f.involved, f.target)
 
 
 def _unpack_finding(packed: _Packed) -> Finding:
-    rule, name, severity, service, package, version, message, hint, where, involved = packed
+    rule, name, severity, service, package, version, message, hint, where, involved, target = packed
     locations = tuple(Location(path, line) for path, line in where)
-    return Finding(rule, name, Severity(severity), service, package, version, message, hint, locations, involved=involved)
+    return Finding(
+        rule, name, Severity(severity), service, package, version, message, hint, locations, involved=involved, target=target
+    )
 
 
 def _pack_assessment(a: Assessment) -> _Packed:

@@ -327,6 +327,9 @@ class Finding:
     # Services taking part in a workspace-wide comparison (drift): a change to any of them can
     # make or clear the finding. Empty for findings about one service alone.
     involved: tuple[str, ...] = ()
+    # The version the hint moves the finding's services to (drift rules), for `envguard fix`;
+    # None where the rule suggests none.
+    target: str | None = None
 
     @property
     def suppressed(self) -> bool:
