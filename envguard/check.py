@@ -45,6 +45,8 @@ class CheckResult:
     scope: frozenset[str] | None = None
     # The reference environments read (`references:`, --reference), viewed for `target`.
     references: References = References()
+    # The policy the findings were judged by; None when it could not be read.
+    policy: Policy | None = None
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:
@@ -234,6 +236,7 @@ def run_check(
         target,
         scope,
         environments,
+        prepared.policy,
     )
 
 
