@@ -38,7 +38,8 @@ CHECK_FORMATS = ("text", "json")
 REPORT_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "markdown")
 DIFF_FORMATS = ("text", "json", "markdown")
 FAIL_ON = ("error", "warning", "never")
-COMMANDS = ("inventory", "check", "plugins", "init", "explain", "diff", "verify", "snapshot")
+COMMANDS = ("inventory", "check", "plugins", "fix", "init", "explain", "diff", "verify", "snapshot")
+FIX_FORMATS = ("text", "json")
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -267,6 +268,48 @@ def _plugin_rows(service: Service, policy: Policy) -> list[dict[str, object]]:
         }
         for use in detect_plugins(service, policy.also_plugins, PytestConfig())
     ]
+
+
+def fix(
+    *,
+    paths: list[Path] | None,
+    policy: str | None,
+    select: list[str] | None,
+    only: list[str] | None,
+    package: list[str] | None,
+    apply: bool,
+    jobs: int | None,
+    timeout: float,
+    output_format: str,
+    no_cache: bool,
+    allow_outside_root: bool,
+) -> int:
+    """Plan (and with --apply run) the moves that end version drift and out-of-range plugins, in each
+    service's own tool."""
+    from envguard.fix.command import FixOptions, run_fix
+    from envguard.fix.report import render
+    from envguard.fix.runner import progress_printer
+    from envguard.inventory import LoadOptions
+    from envguard.select import parse_select
+
+    options = FixOptions(
+        paths=tuple(paths or []),
+        policy=policy,
+        select=parse_select(select or []),
+        only=tuple(only or ()),
+        packages=tuple(package or ()),
+        apply=apply,
+        jobs=jobs or os.cpu_count() or 1,
+        timeout=timeout,
+        load=LoadOptions(not no_cache, None, allow_outside_root, _progress_printer(output_format)),
+    )
+    result = run_fix(options, progress=progress_printer() if output_format == "text" else None)
+    _emit(render(result, output_format), None)
+    checked = result.after or result.before
+    _print_diagnostics(checked.warnings, checked.errors)
+    if result.before.errors and apply:
+        print("envguard: nothing applied: an input or the policy could not be read", file=sys.stderr)
+    return result.exit_code
 
 
 def init(*, path: Path, output: Path | None, force: bool) -> int:
@@ -627,6 +670,16 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value} is not in the range x>0")
+    return number
+
+
 def _iso_date(value: str) -> dt.date:
     import datetime
 
@@ -791,6 +844,31 @@ def _reference_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _fix_arguments(sub: argparse.ArgumentParser) -> None:
+    _paths_argument(sub)
+    _policy_option(sub)
+    sub.add_argument("--select", action="append", metavar="RULES",
+                     help="Act only on these rules' findings (names, codes or families, as for check; default: "
+                     "version-drift, pinned-version-mismatch, snap-to-mismatch, plugin-version-not-allowed, and "
+                     "unapproved-plugin and denied-package, which are only listed as skipped).")
+    sub.add_argument("--only", action="append", metavar="SERVICE",
+                     help="Only this service's actions (a name or glob; repeatable). Every service is still compared.")
+    sub.add_argument("--package", action="append", metavar="NAME",
+                     help="Only this package's actions (a name or glob; repeatable).")
+    sub.add_argument("--apply", action="store_true",
+                     help="Apply the plan: edit pins, run each service's locker, then check again.")
+    sub.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                     help="Actions run at once with --apply (default: the usable CPUs); actions sharing a file or "
+                     "directory run one after the other.  [x>=1]")
+    sub.add_argument("--timeout", type=_positive_float, default=600.0, metavar="SECONDS",
+                     help="Stop a locker that runs longer, and restore its files.  [default: 600]")
+    _format_option(sub, FIX_FORMATS)
+    sub.add_argument("--no-cache", action="store_true", default=_Env("ENVGUARD_NO_CACHE", False),
+                     help="Read every file, neither using nor writing the check cache.  [env var: ENVGUARD_NO_CACHE]")
+    sub.add_argument("--allow-outside-root", action="store_true",
+                     help="Let -r/-c includes, local projects and policy `extends` read files above the workspace root.")
+
+
 def _init_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("path", nargs="?", type=Path, default=Path("."), metavar="PATH",
                      help="Workspace root (default: the current directory).")
@@ -866,6 +944,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         ("inventory", inventory, _inventory_arguments),
         ("check", check, _check_arguments),
         ("plugins", plugins, _plugins_arguments),
+        ("fix", fix, _fix_arguments),
         ("init", init, _init_arguments),
         ("explain", explain, _explain_arguments),
         ("diff", diff, _diff_arguments),
