@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -137,8 +136,6 @@ def apply_action(action: Action, root: Path, log_path: Path, timeout: float, run
 
 
 def _apply(action: Action, root: Path, timeout: float, run: RunCommand, log: BinaryIO) -> None:
-    if action.command is not None and shutil.which(action.command[0]) is None:
-        raise _Failed(f"{action.command[0]} is not installed (not on PATH)")
     for path in sorted({edit.path for edit in action.edits}):
         edits = [edit for edit in action.edits if edit.path == path]
         try:
@@ -157,6 +154,8 @@ def _apply(action: Action, root: Path, timeout: float, run: RunCommand, log: Bin
     log.flush()
     try:
         code = run(action.command, root / action.cwd, timeout, log)
+    except FileNotFoundError:
+        raise _Failed(f"{action.command[0]} is not installed (not on PATH)") from None
     except OSError as exc:
         raise _Failed(f"{action.command[0]} could not be run: {exc.strerror or exc}") from None
     log.flush()
