@@ -65,11 +65,11 @@ def _after(outcome: Outcome) -> str:
 def _summary(result: FixResult) -> str:
     plan = result.plan
     skipped = f", {len(plan.skipped)} skipped" if plan.skipped else ""
+    if not plan.actions:
+        return f"nothing to apply{skipped}"
     if result.outcomes is None:
         lockers = sum(1 for a in plan.actions if a.command is not None)
         edits = len(plan.actions) - lockers
-        if not plan.actions:
-            return f"nothing to apply{skipped}"
         return (
             f"{len(plan.actions)} actions planned ({lockers} run a locker and need the package index, "
             f"{edits} only edit files){skipped}; apply them with --apply"
