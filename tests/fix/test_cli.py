@@ -133,3 +133,16 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fix", "--timeout", "-1"]) == 2
     assert main(["fix", "--select", "nothing"]) == 2
     assert "--select 'nothing' names no rule" in capsys.readouterr().err
+
+
+def test_the_readme_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """README's `envguard fix --package pluggy` output, on the monorepo with pluggy 0.13.1 in billing and reports."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### `envguard fix`") :]
+    shown = section[section.index("`envguard fix --package pluggy` prints:") :].split("```\n", 2)[1]
+    root = monorepo(tmp_path)
+    old_pluggy(root, "billing", "reports")
+    assert main(["fix", str(root), "--package", "pluggy", "--no-cache"]) == 1
+    assert capsys.readouterr().out == shown
+    assert main(["fix", str(root), "--apply", "--only", "reports", "--package", "pluggy", "--no-cache"]) == 0
+    assert "applied: before 0.13.1, after 1.7.0; no finding left" in capsys.readouterr().out
