@@ -288,7 +288,6 @@ def fix(
     service's own tool."""
     from envguard.fix.command import FixOptions, run_fix
     from envguard.fix.report import render
-    from envguard.fix.runner import progress_printer
     from envguard.inventory import LoadOptions
     from envguard.select import parse_select
 
@@ -303,7 +302,12 @@ def fix(
         timeout=timeout,
         load=LoadOptions(not no_cache, None, allow_outside_root, _progress_printer(output_format)),
     )
-    result = run_fix(options, progress=progress_printer() if output_format == "text" else None)
+    progress = None
+    if apply and output_format == "text":
+        from envguard.fix.runner import progress_printer
+
+        progress = progress_printer()
+    result = run_fix(options, progress=progress)
     _emit(render(result, output_format), None)
     checked = result.after or result.before
     _print_diagnostics(checked.warnings, checked.errors)

@@ -11,16 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envguard.check import CheckResult, run_check
 from envguard.errors import UsageError
 from envguard.fix.model import Outcome, Plan
 from envguard.fix.plan import MOVED_RULES, RULES, build_plan
-from envguard.fix.runner import Progress, RunCommand, apply_plan, run_command
 from envguard.inventory import LoadOptions
 from envguard.model import Finding
 from envguard.rules.catalog import BY_NAME
 from envguard.versions import sort_key
+
+if TYPE_CHECKING:
+    from envguard.fix.runner import Progress, RunCommand
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class FixResult:
         return 0 if all(outcome.done for outcome in self.outcomes) else 1
 
 
-def run_fix(options: FixOptions, *, run: RunCommand = run_command, progress: Progress | None = None) -> FixResult:
+def run_fix(options: FixOptions, *, run: RunCommand | None = None, progress: Progress | None = None) -> FixResult:
+    """Check, plan and (with `options.apply`) apply; `run` replaces the command runner (tests)."""
     codes = frozenset(BY_NAME[name].code for name in RULES)
     if options.select is not None:
         codes &= options.select
@@ -67,7 +71,9 @@ def run_fix(options: FixOptions, *, run: RunCommand = run_command, progress: Pro
     )
     if not options.apply or before.errors or not plan.actions:
         return FixResult(before, plan, None if not options.apply or before.errors else (), None)
-    applied = apply_plan(plan, root, jobs=options.jobs, timeout=options.timeout, run=run, progress=progress)
+    from envguard.fix.runner import apply_plan, run_command
+
+    applied = apply_plan(plan, root, jobs=options.jobs, timeout=options.timeout, run=run or run_command, progress=progress)
     after = _check(options, codes)
     return FixResult(before, plan, tuple(_judged(outcome, after) for outcome in applied), after)
 

@@ -7,7 +7,7 @@
 * Actions run in parallel up to `jobs`, except that actions sharing a file or a directory run
   one after the other, in plan order (two lockers in one directory would race for its lock).
 * Each action writes its log, the command, its output and what was restored, to
-  `.envguard-cache/fix/NN-SERVICE-PACKAGE.log` under the workspace root.
+  `.envguard-cache/fix/NN-SERVICE-PACKAGE.log` under the workspace root (the last run's only).
 * The command runner is a parameter (`RunCommand`), so that tests can replace it.
 """
 
@@ -93,6 +93,8 @@ def apply_plan(
     prepare_directory(directory)
     logs = directory / LOGS
     logs.mkdir(exist_ok=True)
+    for old in logs.glob("*.log"):  # one run's logs: an earlier run's would be taken for this one's
+        old.unlink()
     actions = plan.actions
     outcomes: dict[int, Outcome] = {}
     total = len(actions)
