@@ -60,6 +60,12 @@ def plugin_reason(name: str, version: str | None, also_plugins: frozenset[str]) 
 
 
 @functools.cache
+def _candidates(also_plugins: frozenset[str]) -> frozenset[str]:
+    """The names without the `pytest-` prefix that plugin_reason may call a plugin."""
+    return frozenset(_knowledge_base().providers) | _normalized(also_plugins)
+
+
+@functools.cache
 def _normalized(names: frozenset[str]) -> frozenset[str]:
     # Called once per package with the same policy set, so normalise that set only once.
     return frozenset(normalize(name) for name in names)
@@ -70,7 +76,14 @@ def detect_plugins(service: Service, also_plugins: frozenset[str], config: Pytes
     # Sorting only what is used, not every package: a service holds hundreds, and comparing
     # frozen dataclasses field by field was most of this function's time.
     third_party = [package for package in service.packages if package.is_third_party]
-    found = [(p, reason) for p in third_party if (reason := plugin_reason(p.name, p.version, also_plugins))]
+    # Most packages are no plugin by name alone: ask plugin_reason only about the others.
+    candidates = _candidates(also_plugins)
+    found = [
+        (p, reason)
+        for p in third_party
+        if (p.name.startswith(_PREFIX) or p.name in candidates)
+        and (reason := plugin_reason(p.name, p.version, also_plugins))
+    ]
     uses = [PluginUse(p, p.name, reason, p.path, p.line) for p, reason in sorted(found, key=_first)]
     if not config.plugin_args and not config.conftest_plugins:
         return tuple(sorted(uses, key=_order))

@@ -10,7 +10,8 @@ from envguard.rules._common import by_version, finding, judge, locations, shown_
 
 
 def denied_findings(service: Service, policy: Policy) -> Iterator[Finding]:
-    third_party = [p for p in service.packages if p.is_third_party and p.name in policy.denied]
+    denied = policy.denied
+    third_party = [p for p in service.packages if p.name in denied and p.is_third_party]
     for (name, version), entries in sorted(by_version(third_party).items(), key=lambda i: (i[0][0], i[0][1] or "")):
         yield finding(
             "denied-package",
