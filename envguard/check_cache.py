@@ -372,20 +372,20 @@ def _sources(sources: Iterable[Any]) -> tuple[tuple[str, str], ...]:
 
 # A packed entry: one flat tuple (a cold run packs every entry of every service), the drift
 # fields, then cache.package_row of the package without its name, which the entry is kept under.
-_PATH_AT, _LINE_AT = 7, 8
+_PATH_AT, _LINE_AT = 8, 9
 
 
 def _pack_entries(entries: Sequence[DriftEntry]) -> _Packed:
     row = cache.package_row
-    return tuple([(e.rule, e.command_format, e.compiled, *row(e.package)[1:]) for e in entries])
+    return tuple([(e.rule, e.command_format, e.compiled, e.declared_group, *row(e.package)[1:]) for e in entries])
 
 
 def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tuple[DriftEntry, ...]:
     from envguard.rules.drift import DriftEntry
 
     try:
-        packages = [cache.unpack_package((name, *e[3:])) for e in packed]
-        return tuple(DriftEntry(service, e[0], p, e[1], e[2], p.version) for e, p in zip(packed, packages))
+        packages = [cache.unpack_package((name, *e[4:])) for e in packed]
+        return tuple(DriftEntry(service, e[0], p, e[1], e[2], p.version, e[3]) for e, p in zip(packed, packages))
     except Exception as exc:  # noqa: BLE001 - not what _pack_entries wrote
         raise Damaged(f"malformed entries of {name}") from exc
 

@@ -58,7 +58,7 @@ from envguard.markers import Target, applies
 from envguard.model import Diagnostic, Finding, Inventory, Kind, NormalizedName, Package, Service
 from envguard.policy import DriftRule, Policy, selector_matches, service_matches
 from envguard.rules._common import finding, locations
-from envguard.rules.moves import move_command, record_format
+from envguard.rules.moves import declared_groups, move_command, record_format
 from envguard.versions import drift_key, parse, satisfies, sort_key
 
 if TYPE_CHECKING:
@@ -120,6 +120,9 @@ class DriftEntry(NamedTuple):  # a tuple: every package of every service makes o
     # package.version, kept beside it: comparisons read it for every entry, and one object
     # fewer to reach is most of their time at an organisation's scale (600,000 entries).
     version: str | None
+    # The group the service's pyproject.toml declares the package in, where its record does not
+    # say (Poetry's lock-version 2.0 records no groups): the hint's `poetry add --group`.
+    declared_group: str | None = None
 
 
 class MatrixRow(NamedTuple):
@@ -184,6 +187,7 @@ def service_entries(
     commands: dict[str, tuple[str | None, bool]] = {}
     by_name = resolver.by_name
     local = Kind.LOCAL_PROJECT
+    declared: dict[NormalizedName, str] | None = None
     for package in service.packages:
         if package.kind is local or not (universal or applies(package.marker, target)):
             continue
@@ -193,7 +197,12 @@ def service_entries(
         rule = by_name.get(package.name) if by_name is not None else None
         if rule is None:
             rule = resolver(name, package)
-        entry = _tuple(DriftEntry, (name, rule, package, command[0], command[1], package.version))
+        group = None
+        if command[0] == "poetry" and not package.groups:
+            if declared is None:
+                declared = declared_groups(service)
+            group = declared.get(package.name)
+        entry = _tuple(DriftEntry, (name, rule, package, command[0], command[1], package.version, group))
         held = found.get(package.name)
         if held is None:
             found[package.name] = [entry]
@@ -738,7 +747,7 @@ def _hint(
         return f"Choose a version of {name} {where}and move {moved} to it with each service's locking tool."
     lines = []
     for service, entries in _by_service(off):
-        commands = dict.fromkeys(move_command(e.package, suggested, e.command_format, compiled=e.compiled) for e in entries)
+        commands = dict.fromkeys(move_command(e.package, suggested, e.command_format, compiled=e.compiled, group=e.declared_group) for e in entries)
         # One line per service: a line break in a name (or a path in a command) would start another.
         lines.append(one_line(f"{service}: {'; '.join(commands)}"))
     return "\n".join(lines)

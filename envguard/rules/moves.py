@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from envguard.model import MAIN, Kind, NormalizedName, Package, Service
 
-__all__ = ["Move", "move_command", "move_of", "named_group", "record_format"]
+__all__ = ["Move", "declared_groups", "move_command", "move_of", "named_group", "record_format"]
 
 # Move.tool for each record format a locker writes; requirements files are "pip-compile" when
 # compiled, else edited ("edit"). Any other format has no known way to move it ("relock").
@@ -52,9 +52,12 @@ class Move:
         return f"re-lock {self.path} with {name}=={version}"
 
 
-def move_of(package: Package, version: str, fmt: str | None, *, compiled: bool = False) -> Move:
+def move_of(
+    package: Package, version: str, fmt: str | None, *, compiled: bool = False, group: str | None = None
+) -> Move:
     """The move of `package` to `version`, for a record of format `fmt` (`compiled`: a requirements
-    file that pip-compile wrote)."""
+    file that pip-compile wrote; `group`: the group its manifest declares it in, where the record
+    does not say, see declared_groups)."""
     tool = _TOOLS.get(fmt or "")
     if tool is None:
         if fmt == "requirements" and compiled:
@@ -63,12 +66,32 @@ def move_of(package: Package, version: str, fmt: str | None, *, compiled: bool =
             tool = "edit"
         else:
             tool = "relock"
-    return Move(tool, package.name, version, package.path, named_group(package))
+    return Move(tool, package.name, version, package.path, named_group(package) or group)
 
 
-def move_command(package: Package, version: str, fmt: str | None, *, compiled: bool = False) -> str:
+def move_command(
+    package: Package, version: str, fmt: str | None, *, compiled: bool = False, group: str | None = None
+) -> str:
     """The command (or edit) that moves `package` to `version` with the tool that wrote its record."""
-    return move_of(package, version, fmt, compiled=compiled).text
+    return move_of(package, version, fmt, compiled=compiled, group=group).text
+
+
+# The pyproject.toml tables `poetry add` writes to: Poetry's own, PEP 621's and PEP 735's.
+_POETRY_ORIGINS = ("poetry", "project", "dependency-groups")
+
+
+def declared_groups(service: Service) -> dict[NormalizedName, str]:
+    """The one named group (not main, not an extra) each package is declared in by the service's
+    pyproject.toml, for the packages declared in exactly one group."""
+    seen: dict[NormalizedName, set[str]] = {}
+    for declaration in service.declarations:
+        if declaration.origin in _POETRY_ORIGINS:
+            seen.setdefault(declaration.name, set()).update(declaration.groups or (MAIN,))
+    return {
+        name: group
+        for name, groups in seen.items()
+        if len(groups) == 1 and (group := next(iter(groups))) != MAIN and not group.startswith("extra:")
+    }
 
 
 def named_group(package: Package) -> str | None:

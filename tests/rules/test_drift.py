@@ -127,7 +127,7 @@ def test_monorepo_pytest_exact(monorepo: Inventory) -> None:
     )
     assert pytest_finding.hint.splitlines() == [
         "billing: uv lock --upgrade-package pytest==9.2.0",
-        "gateway: poetry add pytest@9.2.0",
+        "gateway: poetry add --group dev pytest@9.2.0",
         "inventory: pdm update pytest (target 9.2.0)",
         "notifications: pipenv install --dev pytest==9.2.0",
         "orders: poetry add --group dev pytest@9.2.0",
@@ -159,7 +159,7 @@ def test_monorepo_pytest_cov_same_major(monorepo: Inventory) -> None:
         "reports 5.0.0; runner 7.1.0; search 7.1.0. Suggested target: 7.1.0, the highest version in use."
     )
     assert cov.hint.splitlines() == [
-        "gateway: poetry add pytest-cov@7.1.0",
+        "gateway: poetry add --group dev pytest-cov@7.1.0",
         "notifications: pipenv install --dev pytest-cov==7.1.0",
         "orders: poetry add --group dev pytest-cov@7.1.0",
         "reports: set pytest-cov==7.1.0 in services/reports/requirements.txt",
@@ -793,3 +793,26 @@ def test_a_listing_of_twenty_services_keeps_one_entry_per_service() -> None:
     found = only(run(inventory(*services), policy())[0])
     assert "svc-00 7.4.0; svc-01 8.3.2; " in found.message
     assert found.message.count("8.3.2") == 19 + 1  # each service, and the suggested target
+
+
+def test_poetry_hint_takes_the_group_from_the_pyproject_when_the_lock_records_none() -> None:
+    # Poetry's lock-version 2.0 records no groups: `poetry add name@v` would move a dev
+    # dependency to the main ones. The group comes from the declaring pyproject table instead.
+    from envguard.model import Declaration
+
+    def declared(name: str, groups: tuple[str, ...], line: int) -> Declaration:
+        return Declaration(
+            name=normalize(name), requirement=f"{name}>=1", version=None, specifier=">=1", kind=Kind.REGISTRY,
+            marker=None, environment="app/pyproject.toml [tool.poetry.group.test.dependencies]", origin="poetry",
+            path="app/pyproject.toml", line=line, groups=groups,
+        )  # fmt: skip
+
+    app = dataclasses.replace(
+        raw_service("app", pkg("pytest", "8.1.0", path="app/poetry.lock", groups=()),
+                    pkg("anyio", "3.7.1", path="app/poetry.lock", groups=(), line=2), fmt="poetry"),
+        declarations=(declared("pytest", ("test",), 3), declared("anyio", ("main",), 4)),
+    )  # fmt: skip
+    other = svc("other", {"pytest": "9.0.2", "anyio": "4.4.0"})
+    found = {f.package: f.hint for f in run(inventory(app, other), policy())[0]}
+    assert found["pytest"].startswith("app: poetry add --group test pytest@9.0.2")
+    assert found["anyio"].startswith("app: poetry add anyio@4.4.0")  # main: no option
