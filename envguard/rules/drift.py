@@ -225,24 +225,34 @@ def package_drift(
 
     `references` are the reference environments snap-to rules may name, by name (viewed for `target`).
     """
+    entries = [entry for _, held in members for entry in held]
+    return _package_drift(name, entries, any(len(held) > 1 for _, held in members), policy, references)
+
+
+def _package_drift(
+    name: NormalizedName,
+    entries: list[DriftEntry],
+    several: bool,
+    policy: Policy,
+    references: Mapping[str, Reference],
+) -> PackageDrift:
+    """package_drift of `entries`, every service's entries of the package in service order;
+    `several`: some service holds more than one."""
     groups: dict[int, list[DriftEntry]] = {}
     # Entries arrive service by service: a group needs sorting only where one service holds
     # several entries of the package.
     unsorted: set[int] = set()
     requirements: dict[int, _Requirement] = {}
-    if members and members[0][1] and not any(rule.services or rule.groups for rule in policy.drift_rules):
+    if entries and not any(rule.services or rule.groups for rule in policy.drift_rules):
         # One rule decides every entry of the package: the name alone chooses it.
-        index = members[0][1][0].rule
+        index = entries[0].rule
         only = requirements[index] = _requirement(policy, index)
         if only.kind != "none":
-            groups[index] = [entry for _, held in members for entry in held]
-            if any(len(held) > 1 for _, held in members):
+            groups[index] = entries
+            if several:
                 unsorted.add(index)
-        members_by_rule: Sequence[tuple[str, Sequence[DriftEntry]]] = ()
     else:
-        members_by_rule = members
-    for service, held in members_by_rule:
-        for entry in held:
+        for entry in entries:
             requirement = requirements.get(entry.rule)
             if requirement is None:
                 requirement = requirements[entry.rule] = _requirement(policy, entry.rule)
@@ -251,7 +261,7 @@ def package_drift(
             group = groups.get(entry.rule)
             if group is None:
                 group = groups[entry.rule] = []
-            elif group[-1].service == service:
+            elif group[-1].service == entry.service:
                 unsorted.add(entry.rule)
             group.append(entry)
 
@@ -260,16 +270,16 @@ def package_drift(
         for index in sorted(groups)
         if requirements[index].kind == "pinned" and requirements[index].value is not None
     ]
-    context = _Context(policy, members, [pin for pin in pins if pin is not None], references)
+    context = _Context(policy, entries, [pin for pin in pins if pin is not None], references)
     findings: list[Finding] = []
     rows: list[MatrixRow] = []
     unchecked: list[int] = []
     for index in sorted(groups):
-        entries = groups[index]
+        group = groups[index]
         if index in unsorted:
-            entries.sort(key=_entry_key)
+            group = sorted(group, key=_entry_key)
         requirement = requirements[index]
-        comparison = _Comparison(name, requirement, entries, [], {})
+        comparison = _Comparison(name, requirement, group, [], {})
         if requirement.kind == "pinned":
             comparison.findings.extend(_pinned(context, comparison))
         elif requirement.kind == "snap-to":
@@ -292,11 +302,19 @@ def compare_all(
     references: Mapping[str, Reference] = {},
 ) -> dict[NormalizedName, PackageDrift]:
     """Every package's comparison, from each service's entries (service_entries) in service name order."""
-    members: dict[NormalizedName, list[tuple[str, Sequence[DriftEntry]]]] = {}
-    for service, held in entries:
+    # Straight into one list per package: an organisation has 600,000 (service, package) pairs.
+    flat: dict[NormalizedName, list[DriftEntry]] = {}
+    several: set[NormalizedName] = set()
+    for _, held in entries:
         for name, found in held.items():
-            members.setdefault(name, []).append((service, found))
-    return {name: package_drift(name, members[name], policy, target, references) for name in sorted(members)}
+            into = flat.get(name)
+            if into is None:
+                flat[name] = list(found)
+            else:
+                into.extend(found)
+            if len(found) > 1:
+                several.add(name)
+    return {name: _package_drift(name, flat[name], name in several, policy, references) for name in sorted(flat)}
 
 
 def unchecked_references(
@@ -429,7 +447,7 @@ class _Context:
     """What the comparisons of one package share."""
 
     policy: Policy
-    members: Sequence[tuple[str, Sequence[DriftEntry]]]  # (service, its entries of the package)
+    entries: Sequence[DriftEntry]  # every service's entries of the package, in service order
     pins: list[str]  # specifiers of the pinned rules that decided an entry of the package
     references: Mapping[str, Reference] = dataclasses.field(default_factory=dict)  # by name
 
@@ -567,7 +585,7 @@ def _snap_to(context: _Context, comparison: _Comparison) -> bool:
         _snap_to_environment(context, comparison, environment)
         return True
     # Every entry of the reference service, whatever rule it resolves to.
-    held = next((entries for service, entries in context.members if service == reference), ())
+    held = [e for e in context.entries if e.service == reference]
     versions = sorted({e.version for e in held if e.version is not None}, key=sort_key)
     if not versions:
         return False
