@@ -27,6 +27,11 @@ _BOMS = (
 def read_text(path: Path, display: str | None = None) -> str:
     """Decode a file, honouring a byte-order mark; universal newlines, BOM removed."""
     shown = display if display is not None else str(path)
+    return decode(read_bytes(path, shown), shown)
+
+
+def read_bytes(path: Path, shown: str) -> bytes:
+    """A file's bytes, for a loader that decodes them its own way (requirements files, as pip)."""
     try:
         status = path.stat()
         size = status.st_size
@@ -37,7 +42,7 @@ def read_text(path: Path, display: str | None = None) -> str:
         raise SourceError(shown, None, f"cannot read file: {exc.strerror or exc}") from None
     if observer is not None:
         observer(path, status, data)
-    return decode(data, shown)
+    return data
 
 
 def decode(data: bytes, shown: str) -> str:

@@ -1,20 +1,25 @@
-"""pip requirements files (hand-written, pip-compile, uv pip compile, uv export), read as pip reads them.
+"""pip requirements files (hand-written, pip-compile, uv pip compile, uv export), read as pip 26.3 reads them.
 
-pip's own pipeline (`pip/_internal/req/req_file.py`) is reproduced step by step: split lines,
+pip's own pipeline (`pip/_internal/req/req_file.py`, then `req/constructors.py`) is reproduced
+step by step: decode as pip does (byte-order marks, a PEP 263 coding line, UTF-8), split lines,
 join `\\` continuations, strip comments, split the requirement from its options, parse the
-options the way optparse would, follow `-r`/`-c`. Only the PEP 508 part goes to `packaging`.
-pip-requirements-parser is not used: importing it alone costs more than this whole module
-(35 ms against ~10 ms, measured on top of envguard.model), and it follows pip 22, whose option
-set differs from today's pip.
+options the way optparse would with pip's option table, follow `-r`/`-c`, then read each
+requirement as pip's `parse_req_from_line` and `parse_editable` do. Only the PEP 508 part goes
+to `packaging`. tests/sources/test_requirements_pip.py compares this module with pip's own
+parser on a generated corpus.
 
-Deliberate differences from pip: `${VAR}` is never expanded (the file is read without the
-environment it is installed with, so such a version is kept raw); include cycles and URL
-includes are errors instead of recursion or downloads; a local project directory is named from
-its pyproject.toml `[project] name` instead of being built.
+Deliberate differences from pip, all from reading without installing: relative paths start from
+the directory of the file read first (pip's working directory when it is run there); `${VAR}`
+is never expanded, as pip leaves a variable that is not set; a file that is not UTF-8 and
+declares no encoding is an error (pip falls back to the locale's encoding); include cycles are
+errors (as in pip) and URL includes are refused instead of downloaded; a project pip would have
+to build to learn its name (a local directory, an sdist) is named from its pyproject.toml
+`[project] name` or its file name, and is an error when neither tells it.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import functools
 import operator
@@ -32,17 +37,27 @@ from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
-from envguard.sources._text import read_text
+from envguard.sources._text import read_bytes
 
 # pip's `(^|\s+)#.*$`; the look-behind tries `\s+` only where a run of whitespace starts, which
 # finds the same comment without retrying every position of a long run (quadratic).
 _COMMENT = re.compile(r"(^|(?<!\s)\s+)#.*$")
-_ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
 _INCLUDE_URL = re.compile(r"^(http|https|file):", re.I)
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.I)
 _EGG = re.compile(r"[#&]egg=([^&]*)")
-_VCS_SCHEME = re.compile(r"^(git|hg|svn|bzr)\+[a-z-]+$")
 _VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
+# pip's vcs.all_schemes, and the backends whose bare `name:` an editable may start with.
+_VCS_SCHEMES = frozenset(
+    {
+        *(f"bzr+{s}" for s in ("http", "https", "ssh", "sftp", "ftp", "lp", "file")),
+        *(f"git+{s}" for s in ("http", "https", "ssh", "git", "file")),
+        *(f"hg+{s}" for s in ("file", "http", "https", "ssh", "static-http")),
+        *(f"svn+{s}" for s in ("ssh", "http", "https", "svn", "file")),
+    }
+)
+_VCS_BACKENDS = ("bzr", "git", "hg", "svn")
+# pip's is_url: the schemes pip installs from.
+_URL_SCHEMES = frozenset({"http", "https", "file", "ftp"}) | _VCS_SCHEMES
 # pip's ARCHIVE_EXTENSIONS: what it installs as a file rather than as a project directory.
 ARCHIVE_EXTENSIONS = (
     ".whl",
@@ -59,11 +74,20 @@ ARCHIVE_EXTENSIONS = (
     ".tar.lzma",
 )
 _STRONG_HASHES = ("sha256", "sha384", "sha512")
-# `name == 1.0 @ git+...`: not PEP 508, but written by hand and read by other scanners (syft).
-_PINNED_URL = re.compile(
-    r"^(?P<head>[A-Za-z0-9][A-Za-z0-9._-]*(\s*\[[^\]]*\])?)\s*===?\s*(?P<version>[^\s@;,]+)\s*@\s*(?P<url>\S+)$"
-)
 _SPEC_AFTER_NAME = re.compile(r"^\s*[A-Za-z0-9._-]+\s*(\[[^\]]*\])?(?P<spec>.*)$", re.S)
+
+# pip's _decode_req_file: the marks in its order (UTF-16's little-endian mark starts UTF-32's),
+# then a PEP 263 coding comment on one of the first two lines, then UTF-8.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
+_CODING = re.compile(rb"coding[:=]\s*([-\w.]+)")
 
 # The group a requirements file's name stands for: `requirements-dev.txt`, `dev-requirements.txt`,
 # `requirements_dev.txt` and `requirements/dev.txt` are the "dev" group.
@@ -80,6 +104,7 @@ class _Option:
 
 
 def _options() -> dict[str, _Option]:
+    """pip 26.3's SUPPORTED_OPTIONS and SUPPORTED_OPTIONS_REQ, every spelling."""
     table: dict[str, _Option] = {}
     for spellings, takes_value, per_requirement in (
         (("-i", "--index-url", "--pypi-url"), True, False),
@@ -91,21 +116,16 @@ def _options() -> dict[str, _Option]:
         (("-f", "--find-links"), True, False),
         (("--no-binary",), True, False),
         (("--only-binary",), True, False),
-        (("--all-releases",), True, False),
-        (("--only-final",), True, False),
-        (("--no-deps-for",), True, False),
         (("--prefer-binary",), False, False),
         (("--require-hashes",), False, False),
         (("--no-require-hashes",), False, False),
         (("--pre",), False, False),
+        (("--all-releases",), True, False),
+        (("--only-final",), True, False),
         (("--trusted-host",), True, False),
         (("--use-feature",), True, False),
         (("--hash",), True, True),
         (("-C", "--config-settings"), True, True),
-        # Removed from pip (23.1 and 25.3) but still in many pip-compile outputs; pip ignored them
-        # for wheels long before, so they are accepted and ignored.
-        (("--global-option",), True, True),
-        (("--install-option",), True, True),
     ):
         option = _Option(next(s for s in spellings if s.startswith("--")), takes_value, per_requirement)
         table.update((spelling, option) for spelling in spellings)
@@ -114,6 +134,18 @@ def _options() -> dict[str, _Option]:
 
 _OPTIONS = _options()
 _LONG_OPTIONS = sorted(s for s in _OPTIONS if s.startswith("--"))
+# Options pip no longer reads in requirements files, and the release that removed them: written
+# by older pip-compile runs, they are now errors (pip's "no such option").
+_REMOVED_OPTIONS = {"--install-option": "23.1", "--global-option": "25.3"}
+# pip 26.3's `--use-feature` choices, ALWAYS_ENABLED_FEATURES included.
+_FEATURES = (
+    "fast-deps",
+    "inprocess-build-deps",
+    "venv-isolation",
+    "truststore",
+    "no-binary-enable-wheel-cache",
+    "build-constraint",
+)
 # The options each kind of line may carry; pip drops the others.
 _PER_REQUIREMENT_OPTIONS = frozenset(o.name for o in _OPTIONS.values() if o.per_requirement)
 _FILE_OPTIONS = frozenset(o.name for o in _OPTIONS.values() if not o.per_requirement)
@@ -135,6 +167,11 @@ class _Line:
 
 @dataclass
 class _Reader:
+    # The directory relative requirement paths start from, absolute, and as shown: pip takes
+    # them from its working directory, taken to be that of the file read first (or of the
+    # command, for `requested_words`); `-r` and `-c` paths start from the including file.
+    anchor: str
+    anchor_shown: str
     packages: list[Package] = field(default_factory=list)
     included: list[str] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
@@ -150,9 +187,11 @@ class _Reader:
     texts: dict[tuple[str, int], str] | None = None
     # Whether pip would install in hash-checking mode: some line has --hash or --require-hashes.
     hashed: bool = False
-    # The display path of the directory relative paths start from, when the text read is no
-    # file's (a command line): `shown` then names the file holding the command.
-    anchor_shown: str | None = None
+
+
+def _reader(path: Path, shown: str, allow_outside_root: bool, texts: dict[tuple[str, int], str] | None) -> _Reader:
+    anchor = os.path.abspath(path.parent)
+    return _Reader(anchor, posixpath.dirname(shown), allow_outside_root=allow_outside_root, texts=texts)
 
 
 def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
@@ -162,7 +201,7 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
     project's pyproject.toml above that root is refused unless `allow_outside_root`, so a scan
     of one repository never reads another's files by accident.
     """
-    reader = _Reader(allow_outside_root=allow_outside_root)
+    reader = _reader(path, shown, allow_outside_root, None)
     _read_file(reader, path, shown, _file_group(shown) or MAIN, constraint=False)
     return Loaded(
         packages=_merge(reader.packages),
@@ -187,7 +226,7 @@ class Requested:
 
 def read_requested(path: Path, shown: str, *, constraint: bool = False, allow_outside_root: bool = False) -> Requested:
     """A requirements file named by an install command (`pip install -r`, or `-c` with `constraint`)."""
-    reader = _Reader(allow_outside_root=allow_outside_root, texts={})
+    reader = _reader(path, shown, allow_outside_root, {})
     _read_file(reader, path, shown, _file_group(shown) or MAIN, constraint=constraint)
     return _requested(reader)
 
@@ -205,15 +244,13 @@ def requested_words(
     Relative paths start from `cwd` (shown as `cwd_shown`); messages name `shown`, the file that
     holds the command.
     """
-    reader = _Reader(allow_outside_root=allow_outside_root, anchor_shown=cwd_shown)
-    # The functions below take a file and resolve paths from its directory: one in `cwd`, never read.
-    here = cwd / "-"
+    reader = _Reader(os.path.abspath(cwd), cwd_shown, allow_outside_root=allow_outside_root)
     entries: list[tuple[Package, str]] = []
     for text, number, editable in words:  # several words share a line: texts go by position
         if editable:
-            _editable(reader, text, here, shown, number, MAIN, constraint=False)
+            _editable(reader, text, shown, number, MAIN, constraint=False)
         else:
-            _requirement(reader, text, here, shown, number, MAIN, constraint=False)
+            _requirement(reader, text, shown, number, MAIN, constraint=False)
         entries.append((reader.packages[-1], f"-e {text}" if editable else text))
     return Requested(tuple(entries), (), tuple(reader.included), tuple(reader.warnings), False)
 
@@ -223,6 +260,37 @@ def _requested(reader: _Reader) -> Requested:
     texts = reader.texts
     entries = tuple((package, texts.get((package.path, package.line), package.name)) for package in reader.packages)
     return Requested(entries, tuple(reader.constraints), tuple(reader.included), tuple(reader.warnings), reader.hashed)
+
+
+def _decode(data: bytes, shown: str) -> str:
+    """pip's _decode_req_file, with an error where pip would fall back to the locale's encoding."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _decoded(data[len(bom) :], encoding, shown)
+    for number, line in enumerate(data.split(b"\n", 2)[:2], start=1):
+        if line[:1] == b"#":
+            found = _CODING.search(line)
+            if found is not None:
+                encoding = found.group(1).decode("ascii")
+                try:
+                    codecs.lookup(encoding)
+                except LookupError:
+                    raise SourceError(shown, number, f"unknown encoding {encoding!r} in the coding line") from None
+                return _decoded(data, encoding, shown)
+    return _decoded(data, "utf-8", shown)
+
+
+def _decoded(data: bytes, encoding: str, shown: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        position = data.count(b"\n", 0, exc.start) + 1 if codecs.lookup(encoding).name == "utf-8" else None
+        if encoding == "utf-8" and position is not None:
+            reason = f"not valid UTF-8 text (byte 0x{data[exc.start]:02x})"
+            # pip would try the locale's encoding next, which differs from machine to machine.
+            hint = "; declare the encoding in a first-line comment such as '# -*- coding: latin-1 -*-'"
+            raise SourceError(shown, position, reason + hint) from None
+        raise SourceError(shown, position, f"not valid {encoding} text ({exc.reason})") from None
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -260,21 +328,24 @@ def _read_file(reader: _Reader, path: Path, shown: str, group: str, constraint: 
     key = _identity(path)
     reader.done.add((key, constraint, group))
     reader.stack.append((key, shown))
-    text = read_text(path, shown)
+    text = _decode(read_bytes(path, shown), shown)
     for number, content in _logical_lines(text):
         line = _parse_line(content, number, shown)
         if not reader.hashed and any(name in ("--hash", "--require-hashes") for _, name, _ in line.options):
             reader.hashed = True
-        if line.requirement:
+        editables = line.values("--editable")
+        if line.requirement and not editables:
             if reader.texts is not None:
                 reader.texts[(shown, number)] = line.requirement
             _note_ignored(reader, line, shown, per_requirement=True)
-            _requirement(reader, line.requirement, path, shown, number, group, constraint)
-        elif line.values("--editable"):
+            _requirement(reader, line.requirement, shown, number, group, constraint)
+        elif editables:
+            # pip reads a line with -e as an editable one: of its requirement part, if it has one.
+            value = line.requirement or editables[0]
             if reader.texts is not None:
-                reader.texts[(shown, number)] = f"-e {line.values('--editable')[0]}"
+                reader.texts[(shown, number)] = f"-e {value}"
             _note_ignored(reader, line, shown, per_requirement=False, editable=True)
-            _editable(reader, line.values("--editable")[0], path, shown, number, group, constraint)
+            _editable(reader, value, shown, number, group, constraint)
         else:
             _note_ignored(reader, line, shown, per_requirement=False)
             _follow_include(reader, line, path, shown, group)
@@ -307,8 +378,10 @@ def _split_line(content: str) -> _Split | str:
     if not rest:
         return requirement, (), ()
     try:
-        # Without quotes or escapes it is a plain whitespace split.
-        tokens = _shell_split(rest) if any(c in rest for c in "'\"\\") else rest.split()
+        # Without quotes or escapes it is a plain split at shlex's whitespace (str.split() also
+        # splits at other characters, which shlex keeps in a word).
+        plain = rest.isascii() and "\x1f" not in rest and not any(c in rest for c in "'\"\\")
+        tokens = rest.split() if plain else _shell_split(rest)
     except ValueError as exc:
         return f"cannot split options: {exc}"
     try:
@@ -403,18 +476,21 @@ def _parse_options(
 
 
 def _long_option(spelling: str, shown: str, number: int) -> str:
+    """optparse's _match_abbrev: the option itself, or the only one the spelling begins."""
     if spelling in _OPTIONS:
         return spelling
     matches = [name for name in _LONG_OPTIONS if name.startswith(spelling)]
-    if not matches:
-        raise SourceError(shown, number, f"unknown pip option {spelling!r}")
-    if len({_OPTIONS[name].name for name in matches}) > 1:
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
         raise SourceError(shown, number, f"ambiguous pip option {spelling!r} (could be {', '.join(matches)})")
-    return matches[0]
+    removed = [f"pip {release} removed {name}" for name, release in _REMOVED_OPTIONS.items() if name.startswith(spelling)]
+    reason = f" ({'; '.join(removed)})" if removed else ""
+    raise SourceError(shown, number, f"unknown pip option {spelling!r}{reason}")
 
 
 def _check_value(option: _Option, spelling: str, value: str, shown: str, number: int) -> None:
-    """The checks pip's option callbacks make, which reject the whole file."""
+    """The checks pip's option types and callbacks make, which reject the whole file."""
     if option.name == "--hash":
         algorithm, colon, _ = value.partition(":")
         if not colon:
@@ -425,8 +501,11 @@ def _check_value(option: _Option, spelling: str, value: str, shown: str, number:
             raise SourceError(shown, number, message)
     elif option.name == "--config-settings" and "=" not in value:
         raise SourceError(shown, number, f"{spelling} needs KEY=VALUE (got {value!r})")
-    elif option.name in ("--no-binary", "--only-binary") and value.startswith("-"):
+    elif option.name in ("--no-binary", "--only-binary", "--all-releases", "--only-final") and value.startswith("-"):
         raise SourceError(shown, number, f"{spelling} needs :all:, :none: or project names (got {value!r})")
+    elif option.name == "--use-feature" and value not in _FEATURES:
+        message = f"{spelling}: {value!r} is no feature of pip 26.3 (choose from {', '.join(_FEATURES)})"
+        raise SourceError(shown, number, message)
 
 
 def _note_ignored(
@@ -493,14 +572,14 @@ def _identity(path: Path) -> Path:
         return Path(os.path.abspath(path))
 
 
-def _probe(path: Path) -> str | None:
+def _probe(path: Path | str) -> str | None:
     """file, dir, other or None; a path the system refuses (too long, NUL) does not exist."""
     try:
-        if path.is_file():
+        if os.path.isfile(path):
             return "file"
-        if path.is_dir():
+        if os.path.isdir(path):
             return "dir"
-        return "other" if path.exists() else None
+        return "other" if os.path.exists(path) else None
     except (OSError, ValueError):
         return None
 
@@ -522,61 +601,173 @@ def _file_group(shown: str) -> str | None:
     return MAIN if word in ("lock", "locked") else normalize(word)
 
 
-def _requirement(
-    reader: _Reader, text: str, path: Path, shown: str, number: int, group: str, constraint: bool
-) -> None:
-    # pip splits the marker off first, at "; " after a URL (which may contain ";") else at ";".
-    separator = "; " if _is_url(text) else ";"
-    body, _, marker_text = text.partition(separator)
-    body, marker = body.strip(), _marker(marker_text.strip(), shown, number)
-    location = _location(body, path.parent)
-    if location is None:
-        package = _named(body, marker, shown, number, group, constraint)
+@dataclass(frozen=True)
+class _Link:
+    """What pip's Link makes of a URL; creating one checks the URL and its #egg= name."""
+
+    url: str
+    scheme: str
+    netloc: str
+    path: str  # unquoted
+    egg: str | None
+
+    @property
+    def filename(self) -> str:
+        name = _path_component(posixpath.basename(self.path.rstrip("/")))
+        return name or _path_component(self.netloc.rpartition("@")[2])
+
+    @property
+    def is_wheel(self) -> bool:
+        return _splitext(posixpath.basename(self.path.rstrip("/")))[1] == ".whl"
+
+
+def _link(url: str, shown: str, number: int) -> _Link:
+    parts = _split_url(url, shown, number)
+    return _Link(url, parts.scheme, parts.netloc, urllib.parse.unquote(parts.path), egg_name(url, shown, number))
+
+
+def _local_link(path: str) -> _Link:
+    """pip's Link(path_to_url(path)) for an absolute, normalised path: a quoted path keeps no fragment."""
+    return _Link("file://" + urllib.parse.quote(path), "file", "", path, None)
+
+
+def _file_path(link: _Link, shown: str, number: int) -> str:
+    """pip's url_to_path, which every file: link goes through when its requirement is made."""
+    if not link.url.startswith("file:"):
+        raise SourceError(shown, number, f"invalid URL {link.url!r}: pip reads a file: URL only in lower case")
+    if link.netloc not in ("", "localhost"):
+        raise SourceError(shown, number, f"invalid URL {link.url!r}: a file: URL must name a file on this machine")
+    return link.path
+
+
+def _requirement(reader: _Reader, text: str, shown: str, number: int, group: str, constraint: bool) -> None:
+    """A requirement line, read as pip's parse_req_from_line and InstallRequirement read it."""
+    # The marker goes first, at "; " after a URL (which may contain ";") else at ";".
+    separator = "; " if _pip_is_url(text, shown, number) else ";"
+    name, found, marker_text = text.partition(separator)
+    marker = _marker(marker_text.strip(), shown, number) if found else None
+    name = name.strip()
+    if _pip_is_url(name, shown, number):
+        link: _Link | None = _link(name, shown, number)
+        kind, has_extras = url_kind(name), False
     else:
-        target, kind = location
-        if constraint and kind is Kind.PATH and not _is_url(target):
-            raise SourceError(shown, number, f"unnamed requirements are not allowed as constraints ({body!r})")
-        name = _unnamed_name(reader, target, kind, path, shown, number)
-        package = Package(normalize(name), None, kind, (group,), marker, shown, number)
+        link, has_extras = _local(reader, name, shown, number)
+        kind = Kind.PATH if link is not None and _probe(link.path) == "dir" else Kind.URL
+    if link is None:
+        package = _named(name, marker, shown, number, group, constraint)
+    else:
+        if link.scheme == "file" and "../" in link.url:
+            link = _local_link(os.path.normpath(os.path.join(reader.anchor, link.path)))
+        package = _linked(reader, name, link, kind, has_extras, marker, shown, number, group, constraint)
     (reader.constraints if constraint else reader.packages).append(package)
 
 
-def _location(body: str, base: Path) -> tuple[str, Kind] | None:
-    """A bare URL, archive or directory (pip's _get_url_from_path), or None for a named requirement."""
-    if _is_url(body):
-        return body, url_kind(body)
-    target = _without_extras(body)
-    if _looks_like_path(body) and _probe(base / target) == "dir":
-        return target, Kind.PATH
-    if target.lower().endswith(ARCHIVE_EXTENSIONS):
-        before_at, at, _ = body.partition("@")
-        # `name @ https://…/x.whl` is a named requirement, `./x@2.whl` a file name.
-        if not at or _looks_like_path(before_at):
-            return target, Kind.URL
-    return None
+def _local(reader: _Reader, name: str, shown: str, number: int) -> tuple[_Link | None, bool]:
+    """pip's _get_url_from_path: the link of a local directory or archive, and whether extras follow it.
+
+    None for a named requirement. pip makes the path absolute from its working directory and
+    strips `[extras]` from the end before looking at it.
+    """
+    looks_like_path = _looks_like_path(name)
+    if not looks_like_path and not _is_archive(_without_extras(name).rstrip()):
+        return None, False  # most lines: a name without a slash, a dot or an archive suffix
+    path, extras = _strip_extras(os.path.normpath(os.path.join(reader.anchor, name)), shown, number)
+    if looks_like_path and _probe(path) == "dir":
+        if _probe(os.path.join(path, "pyproject.toml")) != "file" and _probe(os.path.join(path, "setup.py")) != "file":
+            raise SourceError(
+                shown, number, f"directory {name!r} is not installable: it has neither pyproject.toml nor setup.py"
+            )
+        return _local_link(path), extras
+    if not _is_archive(path):
+        return None, False
+    before_at, at, _ = name.partition("@")
+    if at and _probe(path) != "file" and not _looks_like_path(before_at):
+        return None, False  # `name @ https://…/x.whl` is a named requirement, `./x@2.whl` a file
+    return _local_link(path), extras
+
+
+def _strip_extras(path: str, shown: str, number: int) -> tuple[str, bool]:
+    """pip's strip_extras: the path without a trailing `[extras]`, which must be valid ones."""
+    stripped = _without_extras(path)
+    if stripped == path:
+        return path, False
+    try:
+        Requirement("placeholder" + path[len(stripped) :].lower())
+    except InvalidRequirement as exc:
+        raise SourceError(shown, number, f"invalid extras in {path[len(stripped):]!r}: {_first_line(exc)}") from None
+    return stripped.rstrip(), True
+
+
+def _linked(
+    reader: _Reader,
+    written: str,
+    link: _Link,
+    kind: Kind,
+    has_extras: bool,
+    marker: str | None,
+    shown: str,
+    number: int,
+    group: str,
+    constraint: bool,
+) -> Package:
+    """A URL, archive or directory: named by a wheel's file name, else by #egg=, else unnamed."""
+    version = None
+    if link.is_wheel:
+        name: str | None
+        name, version = _wheel_pin(link, shown, number)
+    else:
+        name = link.egg
+    local = _file_path(link, shown, number) if link.scheme == "file" else None
+    if constraint and name is None:
+        raise SourceError(shown, number, f"unnamed requirements are not allowed as constraints ({written!r})")
+    if constraint and has_extras:
+        raise SourceError(shown, number, "constraints cannot have extras")
+    if name is None:
+        # pip learns the name by building the project; envguard reads it where it can.
+        directory = os.path.normpath(os.path.join(reader.anchor, local)) if local is not None else None
+        if directory is not None and _probe(directory) == "dir":
+            name = _project_name(reader, directory, shown, number, label=written)
+        else:
+            name = _sdist_name(written, link, shown, number)
+    return Package(normalize(name), version, kind, (group,), marker, shown, number)
+
+
+def _wheel_pin(link: _Link, shown: str, number: int) -> tuple[str, str]:
+    """pip's Wheel: the name and version a wheel's file name gives (pip 25.1 normalises the version)."""
+    try:
+        name, version, _, _ = parse_wheel_filename(link.filename)
+    except ValueError as exc:  # InvalidWheelFilename, or a version too long for int()
+        raise SourceError(shown, number, f"invalid wheel file name {link.filename!r}: {exc}") from None
+    return name, str(version)
+
+
+def _sdist_name(written: str, link: _Link, shown: str, number: int) -> str:
+    try:
+        return parse_sdist_filename(link.filename)[0]
+    except ValueError:  # InvalidSdistFilename, or a version too long for int()
+        message = f"cannot tell the project name of {written!r}; write it as '<name> @ {written}'"
+        if ";" in written:
+            # `url;marker`: pip splits a marker from a URL only at "; ", so all of it is the URL.
+            message += " (pip reads the text after ';' as part of the URL: write '; ' before a marker)"
+        raise SourceError(shown, number, message) from None
 
 
 def _named(body: str, marker: str | None, shown: str, number: int, group: str, constraint: bool) -> Package:
-    masked, variables = _mask_variables(body)
     try:
-        requirement = _parsed_requirement(masked)
+        requirement = _parsed_requirement(body)
     except InvalidRequirement as exc:
-        pinned = _PINNED_URL.match(body)
-        if pinned:
-            return _pinned_url(pinned, marker, shown, number, group)
         raise SourceError(shown, number, f"invalid requirement: {_reason(exc, body)}") from None
-    if any(token in requirement.name for token in variables):
-        message = "invalid requirement: the project name cannot come from an environment variable"
-        raise SourceError(shown, number, message)
     if constraint and requirement.extras:
         raise SourceError(shown, number, "constraints cannot have extras")
     name = normalize(requirement.name)
     if requirement.url is not None:
+        link = _link(requirement.url, shown, number)
+        if link.scheme == "file":
+            _file_path(link, shown, number)
         return Package(name, None, url_kind(requirement.url), (group,), marker, shown, number)
     specifiers = list(requirement.specifier)
     if len(specifiers) == 1 and _is_exact(specifiers[0].operator, specifiers[0].version):
-        version = _unmask(specifiers[0].version, variables)
-        return Package(name, version, Kind.REGISTRY, (group,), marker, shown, number)
+        return Package(name, specifiers[0].version, Kind.REGISTRY, (group,), marker, shown, number)
     return Package(name, None, Kind.REGISTRY, (group,), marker, shown, number, specifier=_specifier_text(body))
 
 
@@ -591,15 +782,6 @@ def _is_exact(comparison: str, version: str) -> bool:
     return comparison == "===" or (comparison == "==" and not version.endswith(".*"))
 
 
-def _pinned_url(found: re.Match[str], marker: str | None, shown: str, number: int, group: str) -> Package:
-    try:
-        requirement = Requirement(f"{found.group('head')} @ {found.group('url')}")
-    except InvalidRequirement as exc:
-        raise SourceError(shown, number, f"invalid requirement: {_reason(exc, found.string)}") from None
-    kind = url_kind(requirement.url or found.group("url"))
-    return Package(normalize(requirement.name), found.group("version"), kind, (group,), marker, shown, number)
-
-
 def _specifier_text(body: str) -> str:
     """The specifier as written, without spaces or the legacy parentheses (packaging reorders it)."""
     found = _SPEC_AFTER_NAME.match(body)
@@ -609,57 +791,48 @@ def _specifier_text(body: str) -> str:
     return re.sub(r"\s+", "", spec)
 
 
-def _editable(
-    reader: _Reader, value: str, path: Path, shown: str, number: int, group: str, constraint: bool
-) -> None:
+def _editable(reader: _Reader, value: str, shown: str, number: int, group: str, constraint: bool) -> None:
+    """An editable requirement, read as pip's parse_editable reads it."""
     if constraint:
         raise SourceError(shown, number, "editable requirements are not allowed as constraints")
-    target = _without_extras(value)
-    if not _is_url(target) and _probe(path.parent / target) == "dir":
-        name = _project_name(reader, target, path, shown, number)
-        reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), None, shown, number))
-        return
-    if target.lower().startswith("file:"):
-        local = urllib.parse.unquote(_split_url(target, shown, number).path)
-        name = egg_name(target, shown, number) or _project_name(reader, local, path, shown, number, label=target)
-        reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), None, shown, number))
-        return
-    url = value
-    for vcs in ("git", "hg", "svn", "bzr"):
-        if url.lower().startswith(f"{vcs}:"):
-            url = f"{vcs}+{url}"
-    if not _VCS_SCHEME.match(_split_url(url, shown, number).scheme.lower()):
+    marker = None
+    try:
+        direct: Requirement | None = _parsed_requirement(value)
+    except InvalidRequirement:
+        direct = None
+    if direct is not None and direct.url:  # `name [extras] @ url ; marker`
+        name: str | None = direct.name
+        link = _link(direct.url, shown, number)
+        marker = _normal_marker(str(direct.marker)) if direct.marker else None
+    else:
+        without_extras, _ = _strip_extras(value, shown, number)
+        if _probe(os.path.join(reader.anchor, without_extras)) == "dir":
+            link = _local_link(os.path.normpath(os.path.join(reader.anchor, without_extras)))
+        elif without_extras.lower().startswith("file:"):
+            link = _link(without_extras, shown, number)
+        else:
+            url = value
+            backend = next((b for b in _VCS_BACKENDS if url.lower().startswith(f"{b}:")), None)
+            link = _link(f"{backend}+{url}" if backend else url, shown, number)
+        name = link.egg
+    is_file = link.url.startswith("file:")
+    if link.scheme not in _VCS_SCHEMES and not is_file:
         raise SourceError(
             shown,
             number,
             f"{value!r} is not a valid editable requirement: "
             "give a local project directory or a VCS URL (git+..., hg+..., svn+..., bzr+...)",
         )
-    egg = egg_name(url, shown, number)
-    if egg is None:
-        raise SourceError(shown, number, f"cannot tell the project name of editable {value!r}; add #egg=<name>")
-    reader.packages.append(Package(normalize(egg), None, Kind.EDITABLE, (group,), None, shown, number))
-
-
-def _unnamed_name(reader: _Reader, target: str, kind: Kind, path: Path, shown: str, number: int) -> str:
-    """pip's order: wheel file name, then #egg=; then (envguard only) pyproject.toml or sdist name."""
-    filename = _file_name(target, shown, number)
-    if filename.lower().endswith(".whl"):
-        try:
-            return parse_wheel_filename(filename)[0]
-        except ValueError as exc:  # InvalidWheelFilename, or a version too long for int()
-            raise SourceError(shown, number, f"invalid wheel file name {filename!r}: {exc}") from None
-    egg = egg_name(target, shown, number)
-    if egg is not None:
-        return egg
-    if kind is Kind.PATH and not _is_url(target):
-        return _project_name(reader, target, path, shown, number)
-    try:
-        return parse_sdist_filename(filename)[0]
-    except ValueError:  # InvalidSdistFilename, or a version too long for int()
-        raise SourceError(
-            shown, number, f"cannot tell the project name of {target!r}; write it as '<name> @ {target}'"
-        ) from None
+    if name is None and not is_file:
+        raise SourceError(shown, number, f"cannot tell the project name of editable {value!r}; write it as '<name> @ {value}'")
+    if link.scheme == "file":
+        directory = os.path.normpath(os.path.join(reader.anchor, _file_path(link, shown, number)))
+        if name is None:
+            if _probe(directory) != "dir":
+                message = f"cannot tell the project name of editable {value!r}: there is no such directory"
+                raise SourceError(shown, number, message)
+            name = _project_name(reader, directory, shown, number, label=value)
+    reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), marker, shown, number))
 
 
 def _refuse_outside_root(reader: _Reader, reached: str, target: str, what: str, shown: str, number: int) -> None:
@@ -677,6 +850,11 @@ def _split_url(url: str, shown: str, number: int) -> urllib.parse.SplitResult:
         raise SourceError(shown, number, f"invalid URL {url!r}: {exc}") from None
 
 
+def _pip_is_url(text: str, shown: str, number: int) -> bool:
+    """pip's is_url: urlsplit finds a scheme pip installs from (so `C:\\x` and `name @ url` are not)."""
+    return ":" in text and _split_url(text, shown, number).scheme in _URL_SCHEMES
+
+
 def _without_extras(text: str) -> str:
     """`name[extra]` without its extras: what pip's `^(.+)(\\[[^\\]]+\\])$` keeps of it, found
     without the regex's backtracking, which is quadratic on a long line of brackets."""
@@ -688,23 +866,38 @@ def _without_extras(text: str) -> str:
     return text[:start] if start != -1 else text
 
 
-def _file_name(target: str, shown: str, number: int) -> str:
-    if _is_url(target):
-        return urllib.parse.unquote(posixpath.basename(_split_url(target, shown, number).path))
-    return posixpath.basename(target.replace("\\", "/"))
+def _splitext(name: str) -> tuple[str, str]:
+    """pip's splitext: os.path.splitext, taking `.tar` along (`x.tar.gz` ends in `.tar.gz`)."""
+    base, ext = posixpath.splitext(name)
+    if base.lower().endswith(".tar"):
+        return base[:-4], base[-4:] + ext
+    return base, ext
 
 
-def _project_name(
-    reader: _Reader, target: str, path: Path, shown: str, number: int, label: str | None = None
-) -> str:
-    """The `[project] name` of a local project directory: reading it is cheaper and safer than a build."""
+def _is_archive(path: str) -> bool:
+    return _splitext(path)[1].lower() in ARCHIVE_EXTENSIONS
+
+
+def _path_component(name: str) -> str:
+    name = os.path.basename(name)
+    return "" if name in ("", os.curdir, os.pardir) else name
+
+
+def _looks_like_path(text: str) -> bool:
+    """pip's _looks_like_path: a separator of this system, or a leading dot."""
+    return os.sep in text or (os.altsep is not None and os.altsep in text) or text.startswith(".")
+
+
+def _project_name(reader: _Reader, directory: str, shown: str, number: int, label: str) -> str:
+    """The `[project] name` of a local project directory (absolute, normalised), as `label` names
+    it: reading it is cheaper and safer than the build pip runs to learn it."""
+    from envguard.sources._text import read_text
     from envguard.sources._toml import parse_toml
 
-    label = label or target
-    pyproject = path.parent / target / "pyproject.toml"
-    base_shown = reader.anchor_shown if reader.anchor_shown is not None else posixpath.dirname(shown)
-    pyproject_shown = posixpath.normpath(posixpath.join(base_shown, target, "pyproject.toml"))
-    _refuse_outside_root(reader, pyproject_shown, target, "local project", shown, number)
+    pyproject = Path(directory, "pyproject.toml")
+    relative = os.path.relpath(directory, reader.anchor).replace(os.sep, "/")
+    pyproject_shown = posixpath.normpath(posixpath.join(reader.anchor_shown, relative, "pyproject.toml"))
+    _refuse_outside_root(reader, pyproject_shown, label, "local project", shown, number)
     if _probe(pyproject) != "file":
         reason = "no pyproject.toml there (envguard does not run setup.py)"
         raise SourceError(shown, number, f"cannot tell the project name of {label!r}: {reason}")
@@ -735,36 +928,20 @@ def _normal_marker(text: str) -> str:
 
 def _reason(exc: InvalidRequirement, body: str) -> str:
     reason = _first_line(exc)
+    if "${" in body:
+        return f"{reason} (a ${{VARIABLE}} is not expanded: pip expands only variables that are set, envguard none)"
     if _looks_like_path(body) and "@" not in body:
         return f"{reason} (it looks like a path, but there is no directory {body!r})"
     if re.search(r"[A-Za-z0-9]=[^=]", body) and not re.search(r"==|!=|<=|>=|~=|<|>", body):
         # `numpy=1.18.1=pypi_0` is `conda list --export` output; `foo=1.0` a typo.
         reason += " ('=' is not a version operator: use '==' for a pin)"
+    if "\x00" in body:
+        reason += " (the line holds NUL characters: a UTF-16 file without a byte-order mark?)"
     return reason
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _mask_variables(text: str) -> tuple[str, dict[str, str]]:
-    """Replace `${VAR}` with digits packaging accepts anywhere a version or URL part may be."""
-    variables: dict[str, str] = {}
-    if "${" not in text:
-        return text, variables
-
-    def token(found: re.Match[str]) -> str:
-        placeholder = f"90909{len(variables):04d}90909"
-        variables[placeholder] = found.group(0)
-        return placeholder
-
-    return _ENV_VAR.sub(token, text), variables
-
-
-def _unmask(text: str, variables: dict[str, str]) -> str:
-    for placeholder, original in variables.items():
-        text = text.replace(placeholder, original)
-    return text
 
 
 # Every field of a Package but its groups: what makes two entries the same line read twice.
@@ -784,16 +961,6 @@ def _merge(packages: list[Package]) -> tuple[Package, ...]:
         groups = set(package.groups) | set(seen.groups if seen else ())
         merged[key] = dataclasses.replace(package if seen is None else seen, groups=tuple(sorted(groups)))
     return tuple(merged.values())
-
-
-def _is_url(text: str) -> bool:
-    """pip's is_url: a scheme pip can install from (so `C:\\x` and `name @ url` are not URLs)."""
-    scheme = text.split(":", 1)[0].lower() if ":" in text else ""
-    return scheme in ("http", "https", "file", "ftp") or _VCS_SCHEME.match(scheme) is not None
-
-
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.startswith(".")
 
 
 def url_kind(url: str) -> Kind:
