@@ -10,7 +10,7 @@ from packaging.specifiers import SpecifierSet
 
 from envguard.errors import SourceError
 from envguard.model import Diagnostic, Kind, Loaded, Package, normalize
-from envguard.sources.requirements import load
+from envguard.sources.requirements import load, read_requested
 from tests.corpus import Case, cases
 
 # --------------------------------------------------------------------------------------------
@@ -751,3 +751,193 @@ def test_paths_the_system_refuses_are_clean_errors(tmp_path: Path) -> None:
     long_path = "./" + "x" * 5000
     assert _error(tmp_path, f"-r {long_path}\n") == f"requirements.txt:1: requirement file {long_path!r} not found"
     assert _error(tmp_path, f"{long_path}\n").startswith("requirements.txt:1: invalid requirement: ")
+
+
+# --------------------------------------------------------------------------------------------
+# Where envguard read otherwise than pip 26.3 (issue 17); test_requirements_pip.py compares
+# these and many more with pip itself
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["--i", "--in", "--ind", "--index"])
+def test_abbreviations_unique_in_current_pip_are_read(tmp_path: Path, spelling: str) -> None:
+    # pip removed --install-option in 23.1: `--i` is --index-url alone.
+    loaded = _load(tmp_path, f"{spelling} https://x.example/simple\nfoo==1\n")
+    assert [(p.name, p.version) for p in loaded.packages] == [("foo", "1")]
+
+
+def test_a_wheel_url_with_a_marker_after_a_semicolon(tmp_path: Path) -> None:
+    package = _one(tmp_path, "https://h.example/pkg-1.0-py3-none-any.whl; python_version >= '3'\n")
+    assert (package.name, package.version, package.marker) == ("pkg", "1.0", 'python_version >= "3"')
+    # pip splits a marker from a URL only at "; ": without the space, all of it is the URL, whose
+    # file is then no wheel and whose project only a download would name.
+    assert _error(tmp_path, "https://h.example/pkg-1.0-py3-none-any.whl;python_version>='3'\n").endswith(
+        "(pip reads the text after ';' as part of the URL: write '; ' before a marker)"
+    )
+
+
+@pytest.mark.parametrize("line", ["file:./proj", "file:proj", "-e file:./proj"])
+def test_a_directory_file_url_is_named_from_its_project(tmp_path: Path, line: str) -> None:
+    _write(tmp_path, "proj/pyproject.toml", '[project]\nname = "Proj.Name"\n')
+    loaded = _load(tmp_path, line + "\n")
+    assert [(p.name, p.version) for p in loaded.packages] == [("proj-name", None)]
+    assert loaded.included == ("proj/pyproject.toml",)
+
+
+def test_extras_in_a_constraints_file_are_refused_as_by_pip(tmp_path: Path) -> None:
+    # pip 26.3's resolver still refuses them before resolving ("Constraints cannot have extras").
+    _write(tmp_path, "c.txt", "foo[bar]==1.0\n")
+    assert _error(tmp_path, "foo\n-c c.txt\n") == "c.txt:1: constraints cannot have extras"
+
+
+@pytest.mark.parametrize(
+    "first_lines", ["# -*- coding: latin-1 -*-\n", "#!/bin/true\n# vim: set fileencoding=latin-1 :\n"]
+)
+def test_a_coding_line_sets_the_encoding(tmp_path: Path, first_lines: str) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes((first_lines + "foo==1.0  # café\n").encode("latin-1"))
+    assert [(p.name, p.line) for p in load(path, "requirements.txt").packages] == [("foo", first_lines.count("\n") + 1)]
+
+
+def test_an_unknown_coding_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "requirements.txt"
+    path.write_bytes(b"# coding: no-such-codec\nfoo==1.0\n")
+    with pytest.raises(SourceError) as caught:
+        load(path, "requirements.txt")
+    assert str(caught.value) == "requirements.txt:1: unknown encoding 'no-such-codec' in the coding line"
+
+
+def test_a_variable_in_a_version_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip expands ${VAR} anywhere when it is set; envguard reads as pip does when it is not.
+    monkeypatch.setenv("VERSION", "1.0")
+    assert _error(tmp_path, "foo==${VERSION}\n") == (
+        "requirements.txt:1: invalid requirement: Expected semicolon (after name with no version specifier) or end "
+        "(a ${VARIABLE} is not expanded: pip expands only variables that are set, envguard none)"
+    )
+
+
+def test_a_pin_before_a_url_is_refused(tmp_path: Path) -> None:
+    assert _error(tmp_path, "foo==1.0 @ https://h.example/foo-1.0.tar.gz\n") == (
+        "requirements.txt:1: invalid requirement: "
+        "Expected comma (within version specifier), semicolon (after version specifier) or end"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("foo==1.0 --global-option=--x", "unknown pip option '--global-option' (pip 25.3 removed --global-option)"),
+        ("foo==1.0 --install-option=--x", "unknown pip option '--install-option' (pip 23.1 removed --install-option)"),
+        ("foo==1.0 --glob x", "unknown pip option '--glob' (pip 25.3 removed --global-option)"),
+    ],
+)
+def test_removed_per_requirement_options_are_refused(tmp_path: Path, line: str, message: str) -> None:
+    assert _error(tmp_path, line + "\n") == f"requirements.txt:1: {message}"
+
+
+def test_a_use_feature_value_must_be_a_feature_of_pip(tmp_path: Path) -> None:
+    assert _load(tmp_path, "--use-feature=fast-deps\n--use-feature venv-isolation\n").packages == ()
+    assert _error(tmp_path, "--use-feature=nonsense\n") == (
+        "requirements.txt:1: --use-feature: 'nonsense' is no feature of pip 26.3 (choose from fast-deps, "
+        "inprocess-build-deps, venv-isolation, truststore, no-binary-enable-wheel-cache, build-constraint)"
+    )
+
+
+@pytest.mark.parametrize("spelling", ["--no-d", "--no-deps-for"])
+def test_an_abbreviation_of_no_option_is_refused(tmp_path: Path, spelling: str) -> None:
+    assert _error(tmp_path, f"{spelling} x\n") == f"requirements.txt:1: unknown pip option {spelling!r}"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "foo @ https://[::1/foo-1.0.tar.gz",
+        "foo @ https://::1]/foo-1.0.tar.gz",
+        "https://[::1/foo-1.0-py3-none-any.whl",
+    ],
+)
+def test_a_malformed_ipv6_url_is_refused(tmp_path: Path, line: str) -> None:
+    url = line.rpartition(" ")[2]
+    assert _error(tmp_path, line + "\n") == f"requirements.txt:1: invalid URL {url!r}: Invalid IPv6 URL"
+
+
+@pytest.mark.parametrize(
+    ("line", "version"),
+    [
+        ("https://h.example/foo-1.0-py3-none-any.whl", "1.0"),
+        ("./foo-1.0-py3-none-any.whl", "1.0"),
+        ("file:./wheels/foo-2.0-1-cp311-cp311-linux_x86_64.whl", "2.0"),
+        # pip 25.1 and later normalise the version of the file name, as packaging does.
+        ("https://h.example/foo-01.0.0_post1-py3-none-any.whl", "1.0.0.post1"),
+    ],
+)
+def test_a_wheel_is_pinned_to_its_file_names_version(tmp_path: Path, line: str, version: str) -> None:
+    package = _one(tmp_path, line + "\n")
+    assert (package.name, package.version) == ("foo", version)
+
+
+# Found by the comparison with pip itself.
+
+
+def test_a_line_with_a_requirement_and_editable_is_read_as_editable(tmp_path: Path) -> None:
+    _write(tmp_path, "proj/pyproject.toml", '[project]\nname = "proj"\n')
+    assert [(p.name, p.kind) for p in _load(tmp_path, "./proj -e ignored\n").packages] == [("proj", Kind.EDITABLE)]
+    assert _error(tmp_path, "foo==1.0 -e ./x\n").startswith(
+        "requirements.txt:1: 'foo==1.0' is not a valid editable requirement"
+    )
+
+
+def test_relative_paths_start_from_the_first_files_directory(tmp_path: Path) -> None:
+    # pip resolves them from its working directory, wherever the file naming them is.
+    _write(tmp_path, "proj/pyproject.toml", '[project]\nname = "proj"\n')
+    _write(tmp_path, "sub/more.txt", "./proj\n-e ./proj\n./foo-1.0-py3-none-any.whl\n")
+    loaded = _load(tmp_path, "-r sub/more.txt\n")
+    assert [(p.name, p.kind, p.path) for p in loaded.packages] == [
+        ("proj", Kind.PATH, "sub/more.txt"),
+        ("proj", Kind.EDITABLE, "sub/more.txt"),
+        ("foo", Kind.URL, "sub/more.txt"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("constraint", "message"),
+    [
+        ("https://h.example/foo-1.0.tar.gz", "unnamed requirements are not allowed as constraints"),
+        ("./foo-1.0-py3-none-any.whl[x]", "constraints cannot have extras"),
+    ],
+)
+def test_a_constraint_must_be_named_without_a_build(tmp_path: Path, constraint: str, message: str) -> None:
+    _write(tmp_path, "c.txt", constraint + "\n")
+    assert _error(tmp_path, "-c c.txt\n").startswith(f"c.txt:1: {message}")
+    _write(tmp_path, "c.txt", "./foo-1.0-py3-none-any.whl\n")
+    loaded = read_requested(_write(tmp_path, "requirements.txt", "-c c.txt\n"), "requirements.txt")
+    assert [(p.name, p.version) for p in loaded.constraints] == [("foo", "1.0")]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "https://h.example/foo-1.0-py3-none-any.whl#egg=foo[x]",
+            "invalid #egg= project name 'foo[x]'",
+        ),
+        ("./empty", "directory './empty' is not installable: it has neither pyproject.toml nor setup.py"),
+        ("./proj[a b]", "invalid extras in '[a b]': "),
+        (
+            "file://otherhost/srv/foo-1.0-py3-none-any.whl",
+            "invalid URL 'file://otherhost/srv/foo-1.0-py3-none-any.whl': a file: URL must name a file on this machine",
+        ),
+        ("FILE:./foo-1.0-py3-none-any.whl", "invalid URL 'FILE:./foo-1.0-py3-none-any.whl': pip reads a file: URL"),
+        ("git+foo://h.example/r#egg=x", "invalid requirement: "),
+    ],
+)
+def test_what_pip_refuses_on_creating_a_requirement(tmp_path: Path, line: str, message: str) -> None:
+    (tmp_path / "empty").mkdir()
+    _write(tmp_path, "proj/pyproject.toml", '[project]\nname = "proj"\n')
+    assert message in _error(tmp_path, line + "\n")
+
+
+def test_options_split_only_at_shell_whitespace(tmp_path: Path) -> None:
+    # shlex keeps a no-break space inside a word: one --hash, whose algorithm is sha256.
+    package = _one(tmp_path, "foo==1.0 --hash=sha256:a\xa0--hash=md5:b\n")
+    assert package.name == "foo"
