@@ -277,20 +277,19 @@ def _decode(data: bytes, shown: str) -> str:
                 except LookupError:
                     raise SourceError(shown, number, f"unknown encoding {encoding!r} in the coding line") from None
                 return _decoded(data, encoding, shown)
-    return _decoded(data, "utf-8", shown)
+    # pip would try the locale's encoding next, which differs from machine to machine.
+    hint = "; declare the encoding in a first-line comment such as '# -*- coding: latin-1 -*-'"
+    return _decoded(data, "utf-8", shown, hint)
 
 
-def _decoded(data: bytes, encoding: str, shown: str) -> str:
+def _decoded(data: bytes, encoding: str, shown: str, hint: str = "") -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        position = data.count(b"\n", 0, exc.start) + 1 if codecs.lookup(encoding).name == "utf-8" else None
-        if encoding == "utf-8" and position is not None:
-            reason = f"not valid UTF-8 text (byte 0x{data[exc.start]:02x})"
-            # pip would try the locale's encoding next, which differs from machine to machine.
-            hint = "; declare the encoding in a first-line comment such as '# -*- coding: latin-1 -*-'"
-            raise SourceError(shown, position, reason + hint) from None
-        raise SourceError(shown, position, f"not valid {encoding} text ({exc.reason})") from None
+        if codecs.lookup(encoding).name != "utf-8":  # a line number needs a byte that is "\n"
+            raise SourceError(shown, None, f"not valid {encoding} text ({exc.reason})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(shown, line, f"not valid UTF-8 text (byte 0x{data[exc.start]:02x}){hint}") from None
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
