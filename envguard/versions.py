@@ -92,3 +92,16 @@ def sort_key(version: str | None) -> tuple[int, object, str]:
     if parsed is None:
         return (2, (), version)
     return (1, parsed, version)
+
+
+# How far a version is from a target, nearest first: the HTML heat-map's colours. "patch" is any
+# difference below the minor version (patch, pre-, post-, dev-release or local version);
+# "other" a version that cannot be placed (not PEP 440).
+DISTANCES = ("same", "patch", "minor", "major", "other")
+
+
+def distance(version: str, target: str) -> str:
+    if drift_key(version, "exact") == drift_key(target, "exact"):
+        return "same"
+    kind = classify(target, version)
+    return kind if kind in ("minor", "major", "other") else "patch"

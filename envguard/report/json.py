@@ -228,6 +228,7 @@ def drift(result: CheckResult) -> dict[str, Any]:
                 "package": row.package,
                 "requirement": row.requirement,
                 "versions": {service: cell for service, cell in zip(matrix.services, row.cells) if cell},
+                "target": row.target,
             }
             for row in matrix.rows
         ],

@@ -101,6 +101,8 @@ class DriftRow(NamedTuple):
     package: str
     cells: tuple[str, ...]  # one per DriftMatrix.services column: versions joined with ", " or ""
     requirement: str  # "exact", "same-major", "pinned >=4.2,<4.3", "snap-to ml-core", ...
+    # The version the comparison's findings suggest (Finding.target); None when none qualifies.
+    target: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,15 +349,16 @@ def matrix_of(drifts: Iterable[PackageDrift], findings: Iterable[Finding]) -> Dr
     beforehand to leave them out of the table.
     """
     wanted = {_identity(f) for f in findings if f.name in _NAMES}
-    rows: list[tuple[str, dict[str, str], str]] = []
+    rows: list[tuple[str, dict[str, str], str, str | None]] = []
     for drift in drifts:
         for row in drift.rows:
             if any(_identity(drift.findings[i]) in wanted for i in row.findings):
-                rows.append((row.package, dict(row.cells), row.requirement))
-    columns = tuple(sorted({service for _, cells_, _ in rows for service in cells_}))
+                # Every finding of one comparison suggests the same target.
+                rows.append((row.package, dict(row.cells), row.requirement, drift.findings[row.findings[0]].target))
+    columns = tuple(sorted({service for _, cells_, _, _ in rows for service in cells_}))
     table = tuple(
-        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement)
-        for name, cells_, requirement in sorted(rows, key=lambda r: (r[0], r[2]))
+        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement, target)
+        for name, cells_, requirement, target in sorted(rows, key=lambda r: (r[0], r[2]))
     )
     return DriftMatrix(columns, table)
 

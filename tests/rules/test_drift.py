@@ -248,14 +248,17 @@ def test_monorepo_matrix(monorepo: Inventory) -> None:
         "analytics", "billing", "gateway", "inventory", "notifications", "orders", "reports", "runner", "search"
     )  # fmt: skip
     assert [row.package for row in matrix.rows] == ["pytest", "pytest-asyncio", "pytest-cov", "starlette"]
+    # Each row with the target its findings suggest.
     assert matrix.rows[0] == DriftRow(
-        "pytest", ("9.2.0", "8.4.2", "8.4.2", "8.3.5", "7.4.4", "8.4.2", "8.4.2", "8.4.2", "8.4.2"), "exact"
+        "pytest", ("9.2.0", "8.4.2", "8.4.2", "8.3.5", "7.4.4", "8.4.2", "8.4.2", "8.4.2", "8.4.2"), "exact", "9.2.0"
     )
-    assert matrix.rows[1] == DriftRow("pytest-asyncio", ("", "", "0.23.8", "1.3.0", "", "", "", "", ""), "same-major")
+    assert matrix.rows[1] == DriftRow(
+        "pytest-asyncio", ("", "", "0.23.8", "1.3.0", "", "", "", "", ""), "same-major", "1.3.0"
+    )
     # Only the rows of the findings given, and only the columns they use.
     asyncio = [f for f in findings if f.package == "pytest-asyncio"]
     assert drift_matrix(monorepo, pol, UNIVERSAL, asyncio) == DriftMatrix(
-        ("gateway", "inventory"), (DriftRow("pytest-asyncio", ("0.23.8", "1.3.0"), "same-major"),)
+        ("gateway", "inventory"), (DriftRow("pytest-asyncio", ("0.23.8", "1.3.0"), "same-major", "1.3.0"),)
     )
     assert drift_matrix(monorepo, pol, UNIVERSAL, []) == DriftMatrix((), ())
 
@@ -440,7 +443,7 @@ def test_marker_fork_matrix(fork: Service) -> None:
     pol = policy(rule(("numpy",), "exact"), default="none")
     findings, _ = run(inv, pol)
     assert drift_matrix(inv, pol, UNIVERSAL, findings) == DriftMatrix(
-        ("app", "fork"), (DriftRow("numpy", ("2.5.5", "2.0.2, 2.2.6, 2.4.6, 2.5.5"), "exact"),)
+        ("app", "fork"), (DriftRow("numpy", ("2.5.5", "2.0.2, 2.2.6, 2.4.6, 2.5.5"), "exact", "2.5.5"),)
     )
 
 
@@ -602,7 +605,7 @@ def test_snap_to() -> None:
     matrix = drift_matrix(inv, pol, UNIVERSAL, findings)
     assert matrix == DriftMatrix(
         ("a", "b", "c", "ml-core"),
-        (DriftRow("numpy", ("1.26.4.0", "2.0.2", "1.26.3", "1.26.4"), "snap-to ml-core"),),
+        (DriftRow("numpy", ("1.26.4.0", "2.0.2", "1.26.3", "1.26.4"), "snap-to ml-core", "1.26.4"),),
     )
 
 
