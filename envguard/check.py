@@ -47,6 +47,10 @@ class CheckResult:
     references: References = References()
     # The policy the findings were judged by; None when it could not be read.
     policy: Policy | None = None
+    # The date exceptions were judged as of (--today); None when nothing was judged.
+    today: dt.date | None = None
+    # Each service's plugin table (envguard.plugin_table rows, by service name), when asked for.
+    plugins: Mapping[str, tuple[Mapping[str, object], ...]] | None = None
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:
@@ -178,12 +182,14 @@ def run_check(
     select: frozenset[str] | None = None,
     load: LoadOptions = LoadOptions(),
     references: Sequence[ReferenceSpec] = (),
+    plugins: bool = False,
 ) -> CheckResult:
     """Check the workspace of `paths`.
 
     With `changed` (files, as given on the command line) or `select` (rule codes), every service
     is still loaded and compared, but only the findings `envguard.select.filter_findings` keeps
-    are returned.
+    are returned. With `plugins`, the result also holds each service's plugin table (the HTML
+    report shows it; the other formats do not need it).
     """
     prepared = prepare(paths, policy_path, source_format, load, references)
     errors, warnings = prepared.errors, prepared.warnings
@@ -237,7 +243,18 @@ def run_check(
         scope,
         environments,
         prepared.policy,
+        day,
+        plugin_tables(inventory, prepared.policy, root) if plugins else None,
     )
+
+
+def plugin_tables(inventory: Inventory, policy: Policy, root: Path) -> dict[str, tuple[Mapping[str, object], ...]]:
+    """Each service's plugin table. Its configuration's problems are not collected again: the
+    service's assessment (or the check cache, which kept them) reported them already."""
+    from envguard.assessment import service_plugins
+    from envguard.plugin_table import service_rows
+
+    return {item.service.name: tuple(service_rows(item, policy)) for item in service_plugins(inventory, policy, root, [], [])}
 
 
 def policy_paths(

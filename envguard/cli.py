@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
     from envguard.check import CheckResult
     from envguard.inventory import LoadOptions
-    from envguard.model import Diagnostic, Package, Service
-    from envguard.policy import Policy, ReferenceSpec
+    from envguard.model import Diagnostic, Package
+    from envguard.policy import ReferenceSpec
 
 DESCRIPTION = "Environment-consistency linter for Python CI pipelines."
 EPILOG = (
@@ -169,16 +169,6 @@ def check(
     return result.exit_code(fail_on)
 
 
-_RECOGNISED_BY = {
-    "name": "recognised by its pytest- name",
-    "knowledge-base": "registers a pytest11 entry point (envguard's knowledge base)",
-    "policy": "listed in plugins.also_plugins",
-    "config": "enabled with -p in the pytest configuration",
-    "conftest": "enabled by pytest_plugins in conftest.py",
-    "disabled": "blocked with -p no: in the pytest configuration",
-}
-
-
 def plugins(
     *,
     paths: list[Path] | None,
@@ -195,10 +185,9 @@ def plugins(
     (and each reference environment's, which the policy judges too)."""
     from envguard.assessment import service_plugins
     from envguard.check import prepare, sorted_diagnostics
+    from envguard.plugin_table import reference_rows, service_rows
     from envguard.report import json as json_report
     from envguard.report import text as text_report
-    from envguard.rules.declared import declared_plugins, declared_status
-    from envguard.rules.plugins import plugin_status
 
     load = _load_options(no_cache, jobs, allow_outside_root, output_format)
     prepared = prepare(list(paths or []), policy, source_format, load, references or ())
@@ -207,38 +196,9 @@ def plugins(
     if prepared.policy is not None:
         root = prepared.workspace.root
         for reference in prepared.references.loaded:
-            environments[reference.name] = (reference.path, _plugin_rows(reference.as_service(), prepared.policy))
+            environments[reference.name] = (reference.path, reference_rows(reference.as_service(), prepared.policy))
         for item in service_plugins(prepared.inventory, prepared.policy, root, prepared.errors, prepared.warnings):
-            rows[item.service.name] = [
-                {
-                    "name": use.name,
-                    "version": use.package.version if use.package is not None else None,
-                    "recognised": _RECOGNISED_BY[use.how],
-                    "how": use.how,
-                    "status": plugin_status(use, prepared.policy),
-                    "path": use.path,
-                    "line": use.line,
-                    "declared": False,
-                    "environment": None,
-                    "requirement": None,
-                }
-                for use in item.uses
-            ]
-            rows[item.service.name].extend(
-                {
-                    "name": declaration.name,
-                    "version": declaration.version,
-                    "recognised": _RECOGNISED_BY[how],
-                    "how": how,
-                    "status": declared_status(declaration, prepared.policy),
-                    "path": declaration.path,
-                    "line": declaration.line,
-                    "declared": True,
-                    "environment": declaration.environment,
-                    "requirement": declaration.requirement,
-                }
-                for declaration, how in declared_plugins(item.service, item.uses, prepared.policy)
-            )
+            rows[item.service.name] = service_rows(item, prepared.policy)
     files = prepared.policy.files if prepared.policy is not None else ()
     if output_format == "json":
         rendered = json_report.dumps(json_report.plugins_document(rows, files, environments))
@@ -248,26 +208,6 @@ def plugins(
     errors = sorted_diagnostics(prepared.errors)
     _print_diagnostics(sorted_diagnostics(prepared.warnings), errors)
     return 2 if errors else 0
-
-
-def _plugin_rows(service: Service, policy: Policy) -> list[dict[str, object]]:
-    """The plugins of a reference environment's records: it has no configuration and declares nothing."""
-    from envguard.plugins import detect_plugins
-    from envguard.pytest_config import PytestConfig
-    from envguard.rules.plugins import plugin_status
-
-    return [
-        {
-            "name": use.name,
-            "version": use.package.version if use.package is not None else None,
-            "recognised": _RECOGNISED_BY[use.how],
-            "how": use.how,
-            "status": plugin_status(use, policy),
-            "path": use.path,
-            "line": use.line,
-        }
-        for use in detect_plugins(service, policy.also_plugins, PytestConfig())
-    ]
 
 
 def fix(

@@ -206,6 +206,33 @@ def _kind(path: Path) -> Literal["file", "dir", "other"] | None:
     return "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
 
 
+# Where a policy's parts are written, not what they say: a policy copied elsewhere keeps its digest.
+_NOT_CONTENT: Final = frozenset({"files", "explicit", "path", "line", "location", "written", "shown"})
+
+
+def content_digest(policy: Policy) -> str:
+    """sha256 of what the merged policy says (every rule, approval and exception), not of where
+    its files are: the same policy gives the same digest in every checkout and on every machine."""
+    import hashlib
+    import json
+
+    canonical = json.dumps(_content(policy), sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _content(value: object) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return {f.name: _content(getattr(value, f.name)) for f in fields if f.name not in _NOT_CONTENT}
+    if isinstance(value, Mapping):
+        return {str(key): _content(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_content(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [_content(item) for item in value]
+    return value
+
+
 def builtin_policy() -> Policy:
     """The policy shipped with envguard (a byte-identical copy of policies/default.yaml).
 

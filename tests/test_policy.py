@@ -886,3 +886,23 @@ def test_a_stale_compilation_is_never_used(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(envguard._data, "read_data", lambda name: edited if name.endswith(".yaml") else real(name))
     assert builtin_policy().unknown == "error"
     assert builtin_policy() == _parse_builtin(edited)
+
+
+def test_content_digest_is_what_the_policy_says_not_where(tmp_path: Path) -> None:
+    from envguard.policy import content_digest
+
+    text = (
+        "version: 1\nplugins:\n  approved:\n    pytest-cov: '>=5'\n    hypothesis: '*'\n"
+        "exceptions:\n  - package: pytest-sugar\n    reason: terminal only\n    expires: 2027-01-31\n"
+    )
+    here = load(tmp_path / "a", text)
+    # Elsewhere, with a comment that moves every line and the approvals in another order.
+    moved = "# the same policy\n" + text.replace(
+        "    pytest-cov: '>=5'\n    hypothesis: '*'\n", "    hypothesis: '*'\n    pytest-cov: '>=5'\n"
+    )
+    there = load(tmp_path / "b", moved, "team/envguard.yaml")
+    assert here.files != there.files
+    assert content_digest(here) == content_digest(there)
+    assert len(content_digest(here)) == 64
+    assert content_digest(load(tmp_path / "d", text.replace(">=5", ">=6"))) != content_digest(here)
+    assert content_digest(load(tmp_path / "e", text.replace("terminal only", "other"))) != content_digest(here)
