@@ -35,8 +35,9 @@ EPILOG = (
 )
 INVENTORY_FORMATS = ("text", "json", "jsonl")
 CHECK_FORMATS = ("text", "json")
-REPORT_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "markdown")
-DIFF_FORMATS = ("text", "json", "markdown")
+VERIFY_FORMATS = ("text", "json", "sarif", "github", "gitlab", "junit", "markdown")
+REPORT_FORMATS = (*VERIFY_FORMATS, "html")
+DIFF_FORMATS = ("text", "json", "markdown", "html")
 FAIL_ON = ("error", "warning", "never")
 COMMANDS = ("inventory", "check", "plugins", "fix", "init", "explain", "diff", "verify", "snapshot")
 FIX_FORMATS = ("text", "json")
@@ -142,6 +143,7 @@ def check(
         select=selected,
         load=_load_options(no_cache, jobs, allow_outside_root, output_format),
         references=references or (),
+        plugins=output_format == "html",
     )
     if changed and result.scope == frozenset():
         print("envguard: no changed file belongs to a service or the policy; nothing to check", file=sys.stderr)
@@ -364,6 +366,10 @@ def diff(
         from envguard.report import markdown as markdown_report
 
         rendered = markdown_report.render_diff(result)
+    elif output_format == "html":
+        from envguard.report import html as html_report
+
+        rendered = html_report.render_diff(result)
     else:
         rendered = text_report.render_diff(result)
     _emit(rendered, output)
@@ -439,7 +445,7 @@ def _load_options(no_cache: bool, jobs: int | None, allow_outside_root: bool, ou
 
 def _progress_printer(output_format: str) -> Callable[[int, int, str], None] | None:
     """A one-line counter on stderr for people at a terminal; nothing in CI or for CI formats."""
-    if output_format not in ("text", "json", "markdown") or os.environ.get("CI") or not sys.stderr.isatty():
+    if output_format not in ("text", "json", "markdown", "html") or os.environ.get("CI") or not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int, name: str) -> None:
@@ -858,7 +864,7 @@ def _verify_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--ignore", action="append", metavar="NAME",
                      help="Leave this package (name or glob) out of the lock comparison (repeatable).")
     _policy_option(sub)
-    _format_option(sub, REPORT_FORMATS)
+    _format_option(sub, VERIFY_FORMATS)
     _output_option(sub)
     _fail_on_option(sub)
     _source_format_option(sub)

@@ -21,6 +21,7 @@ REPORT_FORMATS: dict[str, str] = {
     "gitlab": "gitlab",
     "junit": "junit",
     "markdown": "markdown",
+    "html": "html",
 }
 
 
