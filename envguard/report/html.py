@@ -2,9 +2,11 @@
 
 Everything is rendered here, in Python, from the documents the JSON contracts hold
 (report_document, diff_document) and from what only a page shows: the judged date, the plugin
-tables (CheckResult.plugins), the policy's exceptions and its content digest. Nothing is judged
-again. The page reads without JavaScript and prints legibly; the script only filters, sorts and
-moves the keyboard focus through the heat-map.
+tables (CheckResult.plugins), the policy's exceptions and its content digest, and for each
+heat-map cell how far its versions are from the row's target (versions.distance) and where the
+records the check read hold them. Nothing is judged again. The page reads without JavaScript
+and prints legibly; the script only filters, sorts and moves the keyboard focus through the
+heat-map.
 
 Safety: no request of any kind (no link, font, image or URL is written). The stylesheet and the
 script are package data (envguard/data/report.css, report.js), inlined and allowed by their
@@ -14,8 +16,10 @@ in text and attributes alike; no style or event-handler attribute is written (th
 both).
 
 Scale: the heat-map has one row per service and one column per drift row (a few packages drift,
-hundreds of services may), so it scrolls down, not across; plugin tables fold away past
-_OPEN_PLUGIN_TABLES services. docs/performance.md has the figures for 500 services.
+hundreds of services may), so it scrolls down, not across. Past _GRID_CELLS it keeps the rows
+with the most services off target (the drift table lists all), past _FULL_FINDINGS findings each
+is shown in short, past _OPEN_ROWS a rule family folds, past _OPEN_PLUGIN_TABLES services the
+plugin tables do. docs/performance.md has the figures.
 """
 
 from __future__ import annotations
