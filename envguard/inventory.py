@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
-from envguard.model import Declaration, Diagnostic, Inventory, Package, Service, Source, StaleLock
+from envguard.model import Declaration, Diagnostic, Inventory, LocalProject, Package, Service, Source, StaleLock
 from envguard.sources import detect
 from envguard.workspace import ServiceSpec, Workspace, discover
 
@@ -302,6 +302,31 @@ def _load_chunk(
             gc.enable()
 
 
+def _installed_extras(
+    project: LocalProject, root: Path, allow_outside_root: bool, errors: list[Diagnostic], warnings: list[Diagnostic]
+) -> list[Declaration]:
+    """What installing a local project with extras (`-e .[cli,test]`) declares: its pyproject's
+    `[project]` dependencies and those extras, where that file declares them. An extra the project
+    does not have is a warning, as pip gives one."""
+    from envguard.declared import detect as declared_detect
+    from envguard.model import MAIN, extra_group
+
+    try:
+        path = root / project.pyproject
+        loaded = declared_detect.load("pyproject", path, project.pyproject, allow_outside_root=allow_outside_root)
+    except SourceError as exc:
+        errors.append(Diagnostic(exc.path, exc.line, exc.message))
+        return []
+    wanted = {MAIN, *(extra_group(extra) for extra in project.extras)}
+    found = [d for d in loaded.declarations if d.origin == "project" and wanted.intersection(d.groups)]
+    present = {group for d in found for group in d.groups}
+    for extra in project.extras:
+        if extra_group(extra) not in present:
+            message = f"{project.pyproject} declares no requirements for the extra {extra!r}; pip installs the project without it"
+            warnings.append(Diagnostic(project.path, project.line, message))
+    return found
+
+
 def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnostic], list[Diagnostic]]:
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
@@ -310,6 +335,7 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
     stale: list[StaleLock] = []
     read: list[Source] = []
     included_elsewhere: set[str] = set()
+    projects: list[LocalProject] = []
     for source in spec.sources:
         try:
             # The two formats that read files beside them (includes; workspace members).
@@ -332,6 +358,7 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
         packages.update(loaded.packages)
         warnings.extend(loaded.warnings)
         stale.extend(loaded.stale_locks)
+        projects.extend(loaded.local_projects)
     declared: list[Source] = []
     for source in spec.declared:
         from envguard.declared import detect as declared_detect  # only where something declares
@@ -346,6 +373,9 @@ def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnosti
             continue
         declarations.update(loaded.declarations)
         warnings.extend(loaded.warnings)
+        projects.extend(loaded.local_projects)
+    for project in dict.fromkeys(projects):
+        declarations.update(_installed_extras(project, root, spec.allow_outside_root, errors, warnings))
     # A requirements file that another one includes is part of that source, not a source of its own.
     sources = tuple(s for s in read if s.path not in included_elsewhere or len(read) == 1)
     ordered = tuple(sorted(packages, key=package_key))

@@ -189,6 +189,17 @@ class Diagnostic:
 
 
 @dataclass(frozen=True)
+class LocalProject:
+    """A local project a requirements file installs with extras (`-e .[cli,test]`, `./lib[test]`):
+    what it installs is in its pyproject.toml, the dependencies and the extras named."""
+
+    pyproject: str  # root-relative
+    extras: tuple[str, ...]  # normalised
+    path: str  # the requirements file and line that install it
+    line: int
+
+
+@dataclass(frozen=True)
 class Loaded:
     """What one loader read from one entry file (and the files it includes)."""
 
@@ -199,6 +210,8 @@ class Loaded:
     declarations: tuple[Declaration, ...] = ()
     # A lock that no longer matches its manifest (the lock loaders check it as they read).
     stale_locks: tuple[StaleLock, ...] = ()
+    # Local projects installed with extras (requirements files), for their declarations.
+    local_projects: tuple[LocalProject, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -59,3 +59,56 @@ def test_a_directory_that_declares_nothing_is_no_service_and_takes_no_name(tmp_p
     write(tmp_path / "pyproject.toml", "[tool.envguard]\nexclude = ['tools/*']\n")
     inventory = load_inventory([tmp_path])
     assert [service.name for service in inventory.services] == ["api"]
+
+
+# --------------------------------------------------------------------------- local projects with extras
+
+SHARED_PYPROJECT = """
+    [project]
+    name = "acme-shared"
+    version = "1.0"
+    dependencies = ["attrs==23.2.0"]
+    [project.optional-dependencies]
+    test = ["pytest==7.4.0", "pytest-sugar==1.0.0"]
+    docs = ["mkdocs==1.6.1"]
+"""
+
+
+def test_a_local_project_installed_with_extras_declares_its_dependencies_and_those_extras(tmp_path: Path) -> None:
+    # httpx's own requirements.txt begins with `-e .[brotli,cli,http2,socks,zstd]`.
+    write(tmp_path / "libs/shared/pyproject.toml", SHARED_PYPROJECT)
+    write(tmp_path / "services/app/requirements.txt", "-e ../../libs/shared[test]\npytest-xdist==3.6.1\n")
+    inventory = load_inventory([tmp_path])
+    assert not inventory.errors and not inventory.warnings
+    (app,) = [s for s in inventory.services if s.name == "app"]
+    assert [(p.name, p.kind) for p in app.packages] == [("acme-shared", Kind.EDITABLE), ("pytest-xdist", Kind.REGISTRY)]
+    assert sorted((d.name, d.version, d.path, d.line) for d in app.declarations) == [
+        ("attrs", "23.2.0", "libs/shared/pyproject.toml", 4),
+        ("pytest", "7.4.0", "libs/shared/pyproject.toml", 6),
+        ("pytest-sugar", "1.0.0", "libs/shared/pyproject.toml", 6),
+    ]  # not the docs extra, which the line does not ask for
+
+
+def test_an_extra_the_project_does_not_have_is_a_warning_at_the_installing_line(tmp_path: Path) -> None:
+    write(tmp_path / "libs/shared/pyproject.toml", SHARED_PYPROJECT)
+    write(tmp_path / "services/app/requirements.txt", "-e ../../libs/shared[tests]\n")
+    inventory = load_inventory([tmp_path])
+    assert [(w.path, w.line, w.message) for w in inventory.warnings] == [(
+        "services/app/requirements.txt", 1,
+        "libs/shared/pyproject.toml declares no requirements for the extra 'tests'; pip installs the project without it",
+    )]  # fmt: skip
+
+
+def test_a_project_of_the_service_itself_is_declared_once(tmp_path: Path) -> None:
+    write(tmp_path / "app/pyproject.toml", SHARED_PYPROJECT)
+    write(tmp_path / "app/requirements.txt", "-e .[test]\n")
+    (app,) = load_inventory([tmp_path]).services
+    assert len(app.declarations) == len({(d.path, d.line, d.name, d.environment) for d in app.declarations}) == 4
+
+
+def test_a_project_outside_the_root_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "libs/shared/pyproject.toml", SHARED_PYPROJECT)
+    write(tmp_path / "repo/app/requirements.txt", "-e ../../libs/shared[test]\n")
+    inventory = load_inventory([tmp_path / "repo"])
+    assert [(e.path, e.line) for e in inventory.errors] == [("app/requirements.txt", 1)]
+    assert "outside the workspace root" in inventory.errors[0].message

@@ -21,4 +21,4 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
         Declaration.of_package(package, text, shown, "requirements", groups=package.groups)
         for package, text in requested.entries
     )
-    return Loaded((), requested.included, requested.warnings, declarations)
+    return Loaded((), requested.included, requested.warnings, declarations, local_projects=requested.local_projects)

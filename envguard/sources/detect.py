@@ -76,7 +76,9 @@ _FREEZE_LINE = re.compile(
     r"""^(
         [A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*===?\s*\S+      # name==version
       | [A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s+@\s+\S+        # name @ url
-      | -e\s+\S+ | --editable[ =]\S+                              # editable installs
+      # editables as pip and uv freeze write them: an absolute path or a URL, without extras;
+      # `-e .[cli]` or `-e ./lib` is a person's requirements file
+      | (-e\s+|--editable[ =])(/|[A-Za-z][A-Za-z0-9+.-]*:)[^\s\[]*
     )\s*$""",
     re.X,
 )

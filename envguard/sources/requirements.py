@@ -36,7 +36,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from envguard.errors import SourceError
-from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
+from envguard.model import MAIN, Diagnostic, Kind, Loaded, LocalProject, Package, normalize
 from envguard.sources._text import read_bytes
 
 # pip's `(^|\s+)#.*$`; the look-behind tries `\s+` only where a run of whitespace starts, which
@@ -173,6 +173,7 @@ class _Reader:
     anchor: str
     anchor_shown: str
     packages: list[Package] = field(default_factory=list)
+    local_projects: list[LocalProject] = field(default_factory=list)
     included: list[str] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     # Files being read, outermost first: an include of one of them is a cycle.
@@ -207,6 +208,7 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
         packages=_merge(reader.packages),
         included=tuple(reader.included),
         warnings=tuple(reader.warnings),
+        local_projects=tuple(reader.local_projects),
     )
 
 
@@ -222,6 +224,7 @@ class Requested:
     warnings: tuple[Diagnostic, ...]
     # pip installs in hash-checking mode: some line carries --hash or --require-hashes.
     hashed: bool
+    local_projects: tuple[LocalProject, ...] = ()
 
 
 def read_requested(path: Path, shown: str, *, constraint: bool = False, allow_outside_root: bool = False) -> Requested:
@@ -259,7 +262,14 @@ def _requested(reader: _Reader) -> Requested:
     assert reader.texts is not None
     texts = reader.texts
     entries = tuple((package, texts.get((package.path, package.line), package.name)) for package in reader.packages)
-    return Requested(entries, tuple(reader.constraints), tuple(reader.included), tuple(reader.warnings), reader.hashed)
+    return Requested(
+        entries,
+        tuple(reader.constraints),
+        tuple(reader.included),
+        tuple(reader.warnings),
+        reader.hashed,
+        tuple(reader.local_projects),
+    )
 
 
 def _decode(data: bytes, shown: str) -> str:
@@ -831,6 +841,9 @@ def _editable(reader: _Reader, value: str, shown: str, number: int, group: str, 
                 message = f"cannot tell the project name of editable {value!r}: there is no such directory"
                 raise SourceError(shown, number, message)
             name = _project_name(reader, directory, shown, number, label=value)
+        extras = tuple(sorted(direct.extras)) if direct is not None and direct.url else _extras_of(value)
+        if extras:
+            _install_extras(reader, directory, extras, value, shown, number)
     reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), marker, shown, number))
 
 
@@ -887,16 +900,44 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or (os.altsep is not None and os.altsep in text) or text.startswith(".")
 
 
+def _pyproject_of(reader: _Reader, directory: str, label: str, shown: str, number: int) -> tuple[Path, str]:
+    """The pyproject.toml of a local project directory (absolute, normalised), and its
+    root-relative path; refused outside the root (see _refuse_outside_root)."""
+    relative = os.path.relpath(directory, reader.anchor).replace(os.sep, "/")
+    pyproject_shown = posixpath.normpath(posixpath.join(reader.anchor_shown, relative, "pyproject.toml"))
+    _refuse_outside_root(reader, pyproject_shown, label, "local project", shown, number)
+    return Path(directory, "pyproject.toml"), pyproject_shown
+
+
+def _extras_of(value: str) -> tuple[str, ...]:
+    """The extras of an editable path or URL (`.[cli,test]`), normalised; checked by _strip_extras."""
+    stripped = _without_extras(value)
+    if stripped == value:
+        return ()
+    return tuple(sorted({normalize(extra) for extra in Requirement("placeholder" + value[len(stripped) :]).extras}))
+
+
+def _install_extras(
+    reader: _Reader, directory: str, extras: tuple[str, ...], label: str, shown: str, number: int
+) -> None:
+    """Note that the line installs the local project at `directory` with `extras`: the inventory
+    reads what they install from its pyproject.toml (a project without one names no extras envguard
+    can read)."""
+    pyproject, pyproject_shown = _pyproject_of(reader, directory, label, shown, number)
+    if _probe(pyproject) != "file":
+        return
+    if pyproject_shown not in reader.included:
+        reader.included.append(pyproject_shown)
+    reader.local_projects.append(LocalProject(pyproject_shown, extras, shown, number))
+
+
 def _project_name(reader: _Reader, directory: str, shown: str, number: int, label: str) -> str:
     """The `[project] name` of a local project directory (absolute, normalised), as `label` names
     it: reading it is cheaper and safer than the build pip runs to learn it."""
     from envguard.sources._text import read_text
     from envguard.sources._toml import parse_toml
 
-    pyproject = Path(directory, "pyproject.toml")
-    relative = os.path.relpath(directory, reader.anchor).replace(os.sep, "/")
-    pyproject_shown = posixpath.normpath(posixpath.join(reader.anchor_shown, relative, "pyproject.toml"))
-    _refuse_outside_root(reader, pyproject_shown, label, "local project", shown, number)
+    pyproject, pyproject_shown = _pyproject_of(reader, directory, label, shown, number)
     if _probe(pyproject) != "file":
         reason = "no pyproject.toml there (envguard does not run setup.py)"
         raise SourceError(shown, number, f"cannot tell the project name of {label!r}: {reason}")

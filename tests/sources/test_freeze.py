@@ -148,3 +148,20 @@ def test_invalid_egg_name(tmp_path: Path) -> None:
 
 def test_empty_file(tmp_path: Path) -> None:
     assert _load(tmp_path, "").packages == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-e /home/me/proj\nattrs==23.2.0\n", "freeze"),  # pip freeze: an absolute path
+        ("-e file:///home/me/proj\nattrs==23.2.0\n", "freeze"),  # uv pip freeze
+        ("-e git+https://example.com/x.git@abc#egg=x\nattrs==23.2.0\n", "freeze"),
+        ("-e .[brotli,cli]\nattrs==23.2.0\n", "requirements"),  # httpx's own requirements.txt
+        ("-e ./lib\nattrs==23.2.0\n", "requirements"),
+        ("-e /home/me/proj[test]\nattrs==23.2.0\n", "requirements"),  # freeze never writes extras
+    ],
+)
+def test_editables_a_freeze_never_writes_make_a_requirements_file(text: str, expected: str) -> None:
+    from envguard.sources.detect import text_format
+
+    assert text_format(text) == expected
