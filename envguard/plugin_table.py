@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from envguard.assessment import ServicePlugins
     from envguard.model import Service
+    from envguard.plugins import PluginUse
     from envguard.policy import Policy
 
 RECOGNISED_BY = {
@@ -26,23 +27,8 @@ RECOGNISED_BY = {
 def service_rows(item: ServicePlugins, policy: Policy) -> list[dict[str, Any]]:
     """The plugins a service's records hold or its configuration enables, then those its files declare."""
     from envguard.rules.declared import declared_plugins, declared_status
-    from envguard.rules.plugins import plugin_status
 
-    rows = [
-        {
-            "name": use.name,
-            "version": use.package.version if use.package is not None else None,
-            "recognised": RECOGNISED_BY[use.how],
-            "how": use.how,
-            "status": plugin_status(use, policy),
-            "path": use.path,
-            "line": use.line,
-            "declared": False,
-            "environment": None,
-            "requirement": None,
-        }
-        for use in item.uses
-    ]
+    rows = [{**_use_row(use, policy), "declared": False, "environment": None, "requirement": None} for use in item.uses]
     rows.extend(
         {
             "name": declaration.name,
@@ -65,17 +51,19 @@ def reference_rows(service: Service, policy: Policy) -> list[dict[str, Any]]:
     """The plugins of a reference environment's records: it has no configuration and declares nothing."""
     from envguard.plugins import detect_plugins
     from envguard.pytest_config import PytestConfig
+
+    return [_use_row(use, policy) for use in detect_plugins(service, policy.also_plugins, PytestConfig())]
+
+
+def _use_row(use: PluginUse, policy: Policy) -> dict[str, Any]:
     from envguard.rules.plugins import plugin_status
 
-    return [
-        {
-            "name": use.name,
-            "version": use.package.version if use.package is not None else None,
-            "recognised": RECOGNISED_BY[use.how],
-            "how": use.how,
-            "status": plugin_status(use, policy),
-            "path": use.path,
-            "line": use.line,
-        }
-        for use in detect_plugins(service, policy.also_plugins, PytestConfig())
-    ]
+    return {
+        "name": use.name,
+        "version": use.package.version if use.package is not None else None,
+        "recognised": RECOGNISED_BY[use.how],
+        "how": use.how,
+        "status": plugin_status(use, policy),
+        "path": use.path,
+        "line": use.line,
+    }

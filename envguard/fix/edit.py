@@ -8,7 +8,7 @@ A file with `--hash` lines is not edited: the hashes would no longer match the v
 from __future__ import annotations
 
 from envguard.fix import requirements
-from envguard.fix.manifests import Request, Skip, declared, manifest_edits, read
+from envguard.fix.manifests import Request, Skip, action_of, declared, manifest_edits, read
 from envguard.fix.model import Action, Edit
 
 _ORIGINS = ("project", "dependency-groups")
@@ -33,16 +33,4 @@ def plan(request: Request) -> Action:
 
 
 def edit_action(request: Request, edits: list[Edit]) -> Action:
-    return Action(
-        service=request.service.name,
-        package=request.name,
-        versions=request.versions,
-        to=request.to,
-        rule=request.rule,
-        tool="edit",
-        command=None,
-        cwd=None,
-        edits=tuple(edits),
-        network=False,
-        files=tuple(sorted({edit.path for edit in edits})),
-    )
+    return action_of(request, "edit", None, edits, (edit.path for edit in edits))

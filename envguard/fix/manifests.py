@@ -101,6 +101,14 @@ def admits(declaration: Declaration, version: str) -> bool:
 def locker_action(request: Request, tool: str, command: Sequence[str], files: Iterable[str], edits: Sequence[Edit] = ()) -> Action:
     """A move that runs `command` in the record's directory (after `edits`), protecting `files`."""
     touched = {*files, request.record, *(edit.path for edit in edits)}
+    return action_of(request, tool, command, edits, touched)
+
+
+def action_of(
+    request: Request, tool: str, command: Sequence[str] | None, edits: Sequence[Edit], files: Iterable[str]
+) -> Action:
+    """The action that moves `request`: `edits`, then `command` in the record's directory when
+    there is one (a locker, which may reach the index), changing at most `files`."""
     return Action(
         service=request.service.name,
         package=request.name,
@@ -108,11 +116,11 @@ def locker_action(request: Request, tool: str, command: Sequence[str], files: It
         to=request.to,
         rule=request.rule,
         tool=tool,
-        command=tuple(command),
-        cwd=request.directory,
+        command=None if command is None else tuple(command),
+        cwd=None if command is None else request.directory,
         edits=tuple(edits),
-        network=True,
-        files=tuple(sorted(touched)),
+        network=command is not None,
+        files=tuple(sorted(set(files))),
     )
 
 
