@@ -278,7 +278,7 @@ def repositories(result: CheckResult) -> list[dict[str, Any]]:
             row[state] += 1
     if result.matrix is not None:
         for matrix_row in result.matrix.rows:
-            taking_part = {owner.get(service) for service, cell in zip(result.matrix.services, matrix_row.cells) if cell}
+            taking_part = {owner.get(service) for service, _ in matrix_row.cells}
             for name in taking_part:
                 if name is not None:
                     rows[name]["drift_rows"] += 1
@@ -296,7 +296,7 @@ def drift(result: CheckResult) -> dict[str, Any]:
             {
                 "package": row.package,
                 "requirement": row.requirement,
-                "versions": {service: cell for service, cell in zip(matrix.services, row.cells) if cell},
+                "versions": dict(row.cells),
                 "target": row.target,
             }
             for row in matrix.rows

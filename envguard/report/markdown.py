@@ -220,7 +220,7 @@ def _matrix_section(result: CheckResult) -> list[str]:
     header = ["Package", *(_cell(_code(s)) for s in matrix.services), "Required"]
     rows = [title, "", table_row(header), "|" + "---|" * len(header)]
     for row in matrix.rows:
-        cells = [table_cell(cell) if cell else "—" for cell in row.cells]
+        cells = [table_cell(cell) if cell else "—" for cell in matrix.dense(row)]
         rows.append(table_row([_cell(_code(row.package)), *cells, table_cell(row.requirement)]))
     return rows + [""]
 

@@ -136,7 +136,7 @@ def drift_matrix_lines(result: CheckResult) -> list[str]:
     assert result.matrix is not None
     matrix = result.matrix
     header = ("PACKAGE", *(one_line(service) for service in matrix.services), "REQUIRED")
-    rows = [header] + [(row.package, *(cell or "-" for cell in row.cells), row.requirement) for row in matrix.rows]
+    rows = [header] + [(row.package, *(cell or "-" for cell in matrix.dense(row)), row.requirement) for row in matrix.rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     title = "drift matrix" + ("" if result.target.universal else f" ({result.target.describe()})")
     return [title] + ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]

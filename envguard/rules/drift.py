@@ -99,7 +99,9 @@ _LEVEL_PHRASE = {
 
 class DriftRow(NamedTuple):
     package: str
-    cells: tuple[str, ...]  # one per DriftMatrix.services column: versions joined with ", " or ""
+    # (service, its versions joined with ", ") for the services that hold the package, in
+    # DriftMatrix.services order: an organisation's row holds hundreds of its thousands of columns.
+    cells: tuple[tuple[str, str], ...]
     requirement: str  # "exact", "same-major", "pinned >=4.2,<4.3", "snap-to ml-core", ...
     # The version the comparison's findings suggest (Finding.target); None when none qualifies.
     target: str | None = None
@@ -109,6 +111,11 @@ class DriftRow(NamedTuple):
 class DriftMatrix:
     services: tuple[str, ...]
     rows: tuple[DriftRow, ...]
+
+    def dense(self, row: DriftRow) -> tuple[str, ...]:
+        """`row`'s cells, one per column ("" where the service does not hold the package)."""
+        held = dict(row.cells)
+        return tuple(held.get(service, "") for service in self.services)
 
 
 class DriftEntry(NamedTuple):  # a tuple: every package of every service makes one
@@ -349,15 +356,15 @@ def matrix_of(drifts: Iterable[PackageDrift], findings: Iterable[Finding]) -> Dr
     beforehand to leave them out of the table.
     """
     wanted = {_identity(f) for f in findings if f.name in _NAMES}
-    rows: list[tuple[str, dict[str, str], str, str | None]] = []
+    rows: list[tuple[str, tuple[tuple[str, str], ...], str, str | None]] = []
     for drift in drifts:
         for row in drift.rows:
             if any(_identity(drift.findings[i]) in wanted for i in row.findings):
                 # Every finding of one comparison suggests the same target.
-                rows.append((row.package, dict(row.cells), row.requirement, drift.findings[row.findings[0]].target))
-    columns = tuple(sorted({service for _, cells_, _, _ in rows for service in cells_}))
+                rows.append((row.package, row.cells, row.requirement, drift.findings[row.findings[0]].target))
+    columns = tuple(sorted({service for _, cells_, _, _ in rows for service, _ in cells_}))
     table = tuple(
-        DriftRow(name, tuple(cells_.get(service, "") for service in columns), requirement, target)
+        DriftRow(name, tuple(sorted(cells_)), requirement, target)
         for name, cells_, requirement, target in sorted(rows, key=lambda r: (r[0], r[2]))
     )
     return DriftMatrix(columns, table)

@@ -93,7 +93,7 @@ def sample_result(*, errors: bool = True) -> CheckResult:
         findings=(DRIFT, UNAPPROVED, DENIED, BASELINED, UNUSED),
         errors=(INPUT_ERROR,) if errors else (),
         warnings=(INPUT_WARNING,),
-        matrix=DriftMatrix(("billing", "orders"), (DriftRow("pytest", ("8.4.2", "7.4.4 | x"), "exact"),)),
+        matrix=DriftMatrix(("billing", "orders"), (DriftRow("pytest", (("billing", "8.4.2"), ("orders", "7.4.4 | x")), "exact"),)),
     )
 
 

@@ -74,7 +74,7 @@ def hostile_result() -> CheckResult:
     # The heat-map's cell details come from the service's records.
     locked = Package(NormalizedName(f"pkg{h}"), f"8{h}", Kind.REGISTRY, (), f"marker{h}", f"lock{h}", 9)
     service = Service(f"svc{h}", f"svc{h}", (Source(f"lock{h}", "uv"),), (locked,))
-    matrix = DriftMatrix((f"svc{h}",), (DriftRow(f"pkg{h}", (f"8{h}",), f"req{h}", f"9{h}"),))
+    matrix = DriftMatrix((f"svc{h}",), (DriftRow(f"pkg{h}", ((f"svc{h}", f"8{h}"),), f"req{h}", f"9{h}"),))
     plugins = {f"svc{h}": ({"name": f"plugin{h}", "version": f"2{h}", "recognised": f"how{h}", "how": "name",
                             "status": f"status{h}", "path": f"pyproject{h}", "line": 4, "declared": True,
                             "environment": f"env{h}", "requirement": f"req{h}"},)}  # fmt: skip
@@ -103,7 +103,7 @@ def large_result(services: int, packages: int, findings_per_service: int) -> Che
         for i, (name, version) in enumerate(zip(names, versions)):
             marker = "python_version >= '3.9'" if i % 5 == 0 else None
             locked[name].append(Package(NormalizedName(f"package-{p:02d}"), version, Kind.REGISTRY, (), marker, f"{name}/uv.lock", 100 + p))
-        rows.append(DriftRow(f"package-{p:02d}", versions, "exact", "3.3.6"))
+        rows.append(DriftRow(f"package-{p:02d}", tuple(zip(names, versions)), "exact", "3.3.6"))
     findings = tuple(
         Finding("EG101", "unapproved-plugin", Severity.WARNING, name, f"pytest-plugin-{k}", "1.0.0",
                 f"pytest plugin pytest-plugin-{k} 1.0.0 is not approved by the policy (recognised by its pytest- name)",
