@@ -64,7 +64,7 @@ class Assessment:
     warnings: tuple[Diagnostic, ...]
     # Its drift entries per package (rules.drift.service_entries); None when the check cache
     # answered for the service, which keeps them with the packages instead.
-    drift: dict[NormalizedName, tuple[DriftEntry, ...]] | None
+    drift: dict[NormalizedName, list[DriftEntry]] | None
     reads: tuple[str, ...]  # the files its records and declarations come from (reads_of), for --changed
 
 

@@ -67,7 +67,7 @@ class Package:
 
 
 _new = object.__new__
-_SET_PACKAGE = tuple(Package.__dict__[name].__set__ for name in Package.__slots__)
+PACKAGE_SETTERS = tuple(Package.__dict__[name].__set__ for name in Package.__slots__)
 if Package.__slots__ != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier"):
     raise ImportError("envguard.model.trusted_package does not match the fields of Package")
 
@@ -86,7 +86,7 @@ def trusted_package(
     frozen dataclass sets each field through object.__setattr__): for the readers of many
     entries, the caches and inventory artifacts."""
     package = _new(Package)
-    set_name, set_version, set_kind, set_groups, set_marker, set_path, set_line, set_specifier = _SET_PACKAGE
+    set_name, set_version, set_kind, set_groups, set_marker, set_path, set_line, set_specifier = PACKAGE_SETTERS
     set_name(package, name)
     set_version(package, version)
     set_kind(package, kind)

@@ -31,8 +31,8 @@ from envguard.model import (
     Service,
     Source,
     StaleLock,
+    PACKAGE_SETTERS,
     normalize,
-    trusted_package,
 )
 from envguard.pytest_config import ConftestPlugin, PluginArg, PytestConfig, RequiredPlugin, read_pytest_config
 
@@ -269,6 +269,8 @@ class _Build:
             raise TypeError(items)
         names, versions, groups_of, paths = self.shared.names, self.shared.versions, self.shared.groups, self._paths
         built = []
+        new = object.__new__
+        set_name, set_version, set_kind, set_groups, set_marker, set_path, set_line, set_specifier = PACKAGE_SETTERS
         for item in items:
             raw_name, version, raw_path, line = item["name"], item["version"], item["path"], item["line"]
             kind, raw_groups, marker, specifier = _KINDS[item["kind"]], item["groups"], item["marker"], item.get("specifier")
@@ -292,7 +294,17 @@ class _Build:
                 or line < 1
             ):
                 self.package(item)  # raises, naming what is wrong
-            built.append(trusted_package(name, version, kind, groups, marker, path, line, specifier))
+            # trusted_package, spelt out: a Python call less for each of 600,000 entries
+            package = new(Package)
+            set_name(package, name)
+            set_version(package, version)
+            set_kind(package, kind)
+            set_groups(package, groups)
+            set_marker(package, marker)
+            set_path(package, path)
+            set_line(package, line)
+            set_specifier(package, specifier)
+            built.append(package)
         return tuple(built)
 
     def package(self, item: dict[str, Any]) -> Package:

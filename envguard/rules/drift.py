@@ -182,7 +182,7 @@ class Resolver:
 
 def service_entries(
     service: Service, resolver: Resolver, target: Target, formats: Mapping[str, str] = {}
-) -> dict[NormalizedName, tuple[DriftEntry, ...]]:
+) -> dict[NormalizedName, list[DriftEntry]]:
     """The entries of `service` every comparison may use, per package, in record order.
 
     Every third-party entry that applies to the target, whatever its rule (a snap-to reference
@@ -217,7 +217,7 @@ def service_entries(
             found[package.name] = [entry]
         else:
             held.append(entry)
-    return {name: tuple(entries) for name, entries in found.items()}
+    return found  # lists: nothing changes them once made, and 300 tuples a service are not free
 
 
 _tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
