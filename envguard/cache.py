@@ -51,7 +51,7 @@ except ImportError:  # pragma: no cover - other Python implementations
 from envguard import __version__
 from envguard.model import Declaration, Diagnostic, Kind, Package, Service, Source, StaleLock, trusted_package
 
-SCHEMA = 3  # 2: an index with its blobs in packs; 3: declarations
+SCHEMA = 4  # 2: an index with its blobs in packs; 3: declarations; 4: sources and hashes
 DIRECTORY = ".envguard-cache"
 FILE = "inventory.bin"
 _MAGIC = b"envguard inventory cache\n"
@@ -209,16 +209,16 @@ def package_row(package: Package) -> tuple[Any, ...]:
     """`package` as a tuple of str, int and None, in the order of its fields."""
     # Spelt out: 3 x faster than a getter of _PACKAGE_FIELDS, and a cold `check` packs every entry.
     p = package
-    return (p.name, p.version, p.kind.value, p.groups, p.marker, p.path, p.line, p.specifier)
+    return (p.name, p.version, p.kind.value, p.groups, p.marker, p.path, p.line, p.specifier, p.source, p.hashed)
 
 
-if _PACKAGE_FIELDS != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier"):
+if _PACKAGE_FIELDS != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier", "source", "hashed"):
     raise ImportError("envguard.cache.package_row does not match the fields of Package")
 
 
 def unpack_package(row: tuple[Any, ...]) -> Package:
-    name, version, kind, groups, marker, path, line, specifier = row
-    return trusted_package(name, version, _KINDS[kind], groups, marker, path, line, specifier)
+    name, version, kind, groups, marker, path, line, specifier, source, hashed = row
+    return trusted_package(name, version, _KINDS[kind], groups, marker, path, line, specifier, source, hashed)
 
 
 # --------------------------------------------------------------------------- recording reads

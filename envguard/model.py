@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NewType
 from packaging.utils import canonicalize_name
 
 from envguard.errors import one_line
+from envguard.redact import redact
 
 if TYPE_CHECKING:
     from envguard.pytest_config import PytestConfig
@@ -60,6 +61,16 @@ class Package:
     line: int
     # Only for requirement lines without an exact pin: the specifier as written (e.g. ">=2,<3").
     specifier: str | None = None
+    # Where the record says the entry comes from, credentials masked (envguard.redact): the index
+    # URL of a registry entry (None when the record does not say: pip freeze, a requirements file
+    # without --index-url, pdm.lock), else the VCS URL (`git+https://host/repo`, without the
+    # revision), the archive URL or the local path, as envguard.sources._origin spells them.
+    # Loaders share one string per distinct value: an organisation holds 600,000 entries.
+    source: str | None = None
+    # Whether the record holds hashes of what it downloads: True or False for index and URL
+    # entries of formats that can record them, None where the format cannot (freeze, pip list,
+    # conda) or nothing is downloaded (VCS checkouts, local paths, the project itself).
+    hashed: bool | None = None
 
     @property
     def is_third_party(self) -> bool:
@@ -68,7 +79,7 @@ class Package:
 
 _new = object.__new__
 PACKAGE_SETTERS = tuple(Package.__dict__[name].__set__ for name in Package.__slots__)
-if Package.__slots__ != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier"):
+if Package.__slots__ != ("name", "version", "kind", "groups", "marker", "path", "line", "specifier", "source", "hashed"):
     raise ImportError("envguard.model.trusted_package does not match the fields of Package")
 
 
@@ -81,12 +92,25 @@ def trusted_package(
     path: str,
     line: int,
     specifier: str | None,
+    source: str | None = None,
+    hashed: bool | None = None,
 ) -> Package:
     """`Package(...)` for values already checked, at half the cost of the generated __init__ (a
     frozen dataclass sets each field through object.__setattr__): for the readers of many
     entries, the caches and inventory artifacts."""
     package = _new(Package)
-    set_name, set_version, set_kind, set_groups, set_marker, set_path, set_line, set_specifier = PACKAGE_SETTERS
+    (
+        set_name,
+        set_version,
+        set_kind,
+        set_groups,
+        set_marker,
+        set_path,
+        set_line,
+        set_specifier,
+        set_source,
+        set_hashed,
+    ) = PACKAGE_SETTERS
     set_name(package, name)
     set_version(package, version)
     set_kind(package, kind)
@@ -95,6 +119,8 @@ def trusted_package(
     set_path(package, path)
     set_line(package, line)
     set_specifier(package, specifier)
+    set_source(package, source)
+    set_hashed(package, hashed)
     return package
 
 
@@ -136,12 +162,23 @@ class Declaration:
     # The root-relative directory the installing command runs in, when that is not the file's
     # own directory (a workflow step's `working-directory`): it decides the service.
     directory: str | None = None
+    # Where it is installed from, as Package.source: the index an install command names
+    # (`--index-url`, uv's `--default-index`), a VCS or archive URL, a local path; None for an
+    # index requirement whose command names no index (pip's configuration decides).
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        # A requirement line or a constraints option may quote a URL with a token in it.
+        for name in ("requirement", "pinned_by", "environment"):
+            value = getattr(self, name)
+            if value is not None and redact(value) is not value:
+                object.__setattr__(self, name, redact(value))
 
     @classmethod
     def of_package(cls, package: Package, requirement: str, environment: str, origin: str, **more: Any) -> Declaration:
         """The declaration of a requirement line the requirements parser read as `package` (at its
         own path and line unless `more` says otherwise); only an index package has an exact pin."""
-        fields: dict[str, Any] = {"path": package.path, "line": package.line, **more}
+        fields: dict[str, Any] = {"path": package.path, "line": package.line, "source": package.source, **more}
         return cls(
             name=package.name,
             requirement=requirement,
@@ -182,7 +219,7 @@ class Diagnostic:
     def __post_init__(self) -> None:
         # One line whatever a file put in a name or key the message quotes (see errors.one_line).
         object.__setattr__(self, "path", one_line(self.path))
-        object.__setattr__(self, "message", one_line(self.message))
+        object.__setattr__(self, "message", redact(one_line(self.message)))
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line or 1}: {self.message}"
@@ -343,6 +380,11 @@ class Finding:
     # The version the hint moves the finding's services to (drift rules), for `envguard fix`;
     # None where the rule suggests none.
     target: str | None = None
+
+    def __post_init__(self) -> None:
+        # Messages quote what files say (a source URL, a stale lock's reason): never a token.
+        object.__setattr__(self, "message", redact(self.message))
+        object.__setattr__(self, "hint", redact(self.hint))
 
     @property
     def suppressed(self) -> bool:

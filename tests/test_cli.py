@@ -199,7 +199,7 @@ def test_inventory_of_the_example_monorepo(capsys: pytest.CaptureFixture[str]) -
     assert pytest_versions["analytics"] == ["9.2.0"]
     for service in document["services"]:
         for package in service["packages"]:
-            assert set(package) == {"name", "version", "kind", "groups", "marker", "path", "line", "specifier"}
+            assert set(package) == {"name", "version", "kind", "groups", "marker", "path", "line", "specifier", "source", "hashed"}
             assert package["path"].startswith(service["path"] + "/")
             assert package["line"] >= 1
 

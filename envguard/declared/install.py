@@ -225,6 +225,9 @@ _REQUIREMENT, _CONSTRAINT, _EDITABLE, _HASHES, _DRY_RUN, _NEEDS_PROJECT = (
     "dry-run",
     "project",
 )
+# Where index requirements come from (Declaration.source): the index that replaces the default,
+# one more place to look (an extra index, a --find-links location), no index at all.
+_INDEX, _EXTRA_INDEX, _NO_INDEX = "index", "extra-index", "no-index"
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,10 @@ _PIP_OPTIONS = _table(
         (("--dry-run",), False, _DRY_RUN),
         (("--group",), True, _NEEDS_PROJECT),
         (("--requirements-from-script",), True, _NEEDS_PROJECT),
+        (("-i", "--index-url", "--pypi-url"), True, _INDEX),
+        (("--extra-index-url",), True, _EXTRA_INDEX),
+        (("-f", "--find-links"), True, _EXTRA_INDEX),
+        (("--no-index",), False, _NO_INDEX),
         *(
             ((spelling,), True, None)
             for spelling in (
@@ -277,13 +284,7 @@ _PIP_OPTIONS = _table(
                 "--only-final",
                 "--no-binary",
                 "--only-binary",
-                "-i",
-                "--index-url",
-                "--pypi-url",
-                "--extra-index-url",
                 "--refresh-package",
-                "-f",
-                "--find-links",
                 "--uploaded-prior-to",
                 "--global-option",
                 *_PIP_GENERAL_VALUES,
@@ -316,7 +317,6 @@ _PIP_OPTIONS = _table(
                 "--no-clean",
                 "--pre",
                 "--prefer-binary",
-                "--no-index",
                 "-h",
                 "--help",
                 "--debug",
@@ -350,6 +350,10 @@ _UV_OPTIONS = _table(
         (("--group",), True, _NEEDS_PROJECT),
         (("--extra",), True, _NEEDS_PROJECT),
         (("--all-extras",), False, _NEEDS_PROJECT),
+        (("--default-index", "-i", "--index-url"), True, _INDEX),
+        (("--index", "--extra-index-url"), True, _EXTRA_INDEX),
+        (("-f", "--find-links"), True, _EXTRA_INDEX),
+        (("--no-index",), False, _NO_INDEX),
         *(
             ((spelling,), True, None)
             for spelling in (
@@ -367,13 +371,6 @@ _UV_OPTIONS = _table(
                 "--python-platform",
                 "--output-format",
                 "--torch-backend",
-                "--index",
-                "--default-index",
-                "-i",
-                "--index-url",
-                "--extra-index-url",
-                "-f",
-                "--find-links",
                 "--index-strategy",
                 "--keyring-provider",
                 "-P",
@@ -418,7 +415,6 @@ _UV_OPTIONS = _table(
                 "--strict",
                 "--check",
                 "--user",
-                "--no-index",
                 "-U",
                 "--upgrade",
                 "--no-sources",
@@ -450,6 +446,11 @@ _UV_OPTIONS = _table(
 
 _ENV_CONSTRAINTS = {"pip": ("PIP_CONSTRAINT",), "uv": ("UV_CONSTRAINT", "UV_OVERRIDE")}
 _ENV_HASHES = {"pip": "PIP_REQUIRE_HASHES", "uv": "UV_REQUIRE_HASHES"}
+# The variables of the index options: (the default index, more indexes, space-separated).
+_ENV_INDEXES = {
+    "pip": (("PIP_INDEX_URL",), ("PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS")),
+    "uv": (("UV_DEFAULT_INDEX", "UV_INDEX_URL"), ("UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS")),
+}
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
@@ -465,6 +466,9 @@ class _Install:
     constraints: list[tuple[str, int, str]] = field(default_factory=list)  # (target, line, as written)
     hashed: str | None = None  # what turns on hash-checking mode
     dry_run: bool = False
+    index: str | None = None  # the index that replaces the default one
+    extra_indexes: list[str] = field(default_factory=list)
+    no_index: bool = False
 
 
 def script(text: str, first_line: int, context: Context) -> Loaded:
@@ -524,7 +528,18 @@ def _install(tool: str, words: list[Word], context: Context, command: Command) -
     hashes = env.get(_ENV_HASHES[tool])
     if hashes is not None and hashes.strip().lower() not in _FALSE:
         install.hashed = install.hashed or _ENV_HASHES[tool]
+    _index_variables(tool, install, command)
     return _declare(install, context, command.cwd, warnings)
+
+
+def _index_variables(tool: str, install: _Install, command: Command) -> None:
+    """The index variables a command runs with, under the options it gives (which win)."""
+    primary, extra = _ENV_INDEXES[tool]
+    known = {name: value for name, value in command.env.items() if name not in command.unknown and value.strip()}
+    if install.index is None:
+        install.index = next((known[name].strip() for name in primary if name in known), None)
+    for name in extra:
+        install.extra_indexes.extend(known[name].split() if name in known else ())
 
 
 def _parse(tool: str, words: list[Word], context: Context, warnings: list[Diagnostic]) -> _Install:
@@ -577,6 +592,12 @@ def _parse(tool: str, words: list[Word], context: Context, warnings: list[Diagno
             install.dry_run = True
         elif option.effect == _NEEDS_PROJECT:
             warnings.append(_project_metadata(context, word.line, option.name))
+        elif option.effect == _INDEX and value is not None and not value.dynamic:
+            install.index = value.text
+        elif option.effect == _EXTRA_INDEX and value is not None and not value.dynamic:
+            install.extra_indexes.append(value.text)
+        elif option.effect == _NO_INDEX:
+            install.no_index = True
     return install
 
 
@@ -720,8 +741,19 @@ def _declare(install: _Install, context: Context, cwd: str | None, warnings: lis
     directory = None
     if context.attribute and context.workdir is not None and cwd is not None and not posixpath.isabs(cwd):
         directory = posixpath.normpath(posixpath.join(context.workdir, cwd))
+    from envguard.sources._origin import any_of
+
+    indexes = any_of(([] if install.no_index or install.index is None else [install.index]) + install.extra_indexes)
     declarations = [
-        _declaration(package, text, context, constraint_pins.get(package.name) or pins_everything or hashed, directory)
+        _declaration(
+            package,
+            text,
+            context,
+            constraint_pins.get(package.name) or pins_everything or hashed,
+            directory,
+            # A requirements file naming its own index keeps it.
+            indexes if package.kind is Kind.REGISTRY and package.source is None else package.source,
+        )
         for package, text in entries
     ]
     # A file named twice in one command is installed once.
@@ -814,8 +846,17 @@ def _unknown_directory(context: Context, number: int, target: str) -> Diagnostic
     return Diagnostic(context.shown, number, f"cannot tell which file {target!r} is: {why}; not checked")
 
 
-def _declaration(package: Package, text: str, context: Context, pinned_by: str | None, directory: str | None) -> Declaration:
+def _declaration(
+    package: Package, text: str, context: Context, pinned_by: str | None, directory: str | None, source: str | None
+) -> Declaration:
     exact = package.kind is Kind.REGISTRY and package.version is not None  # needs nothing else to pin it
     return Declaration.of_package(
-        package, text, context.environment, context.origin, install=True, pinned_by=None if exact else pinned_by, directory=directory
+        package,
+        text,
+        context.environment,
+        context.origin,
+        install=True,
+        pinned_by=None if exact else pinned_by,
+        directory=directory,
+        source=source,
     )

@@ -34,6 +34,7 @@ from envguard.model import (
     PACKAGE_SETTERS,
     normalize,
 )
+from envguard.redact import redact
 from envguard.pytest_config import ConftestPlugin, PluginArg, PytestConfig, RequiredPlugin, read_pytest_config
 
 SCHEMA: Final = "envguard.inventory/1"
@@ -199,6 +200,14 @@ def _flag(value: Any) -> bool:
     return value
 
 
+def _optional_flag(value: Any) -> bool | None:
+    return None if value is None else _flag(value)
+
+
+def _source(value: Any) -> str | None:
+    return None if value is None else redact(_text(value))
+
+
 def _groups(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError(value)
@@ -219,6 +228,8 @@ class Shared:
         self.names: dict[str, NormalizedName] = {}
         self.versions: dict[str, str] = {}
         self.groups: dict[tuple[Any, ...], tuple[str, ...]] = {}
+        # As written -> credentials masked: an artifact an older envguard wrote may hold them.
+        self.sources: dict[str, str] = {}
 
 
 class _Build:
@@ -268,12 +279,31 @@ class _Build:
         if type(items) is not list:
             raise TypeError(items)
         names, versions, groups_of, paths = self.shared.names, self.shared.versions, self.shared.groups, self._paths
+        sources = self.shared.sources
         built = []
         new = object.__new__
-        set_name, set_version, set_kind, set_groups, set_marker, set_path, set_line, set_specifier = PACKAGE_SETTERS
+        (
+            set_name,
+            set_version,
+            set_kind,
+            set_groups,
+            set_marker,
+            set_path,
+            set_line,
+            set_specifier,
+            set_source,
+            set_hashed,
+        ) = PACKAGE_SETTERS
         for item in items:
             raw_name, version, raw_path, line = item["name"], item["version"], item["path"], item["line"]
             kind, raw_groups, marker, specifier = _KINDS[item["kind"]], item["groups"], item["marker"], item.get("specifier")
+            # Optional: artifacts written before envguard recorded sources have neither.
+            source, hashed = item.get("source"), item.get("hashed")
+            if source is not None:
+                shared_source = sources.get(source)
+                if shared_source is None:
+                    shared_source = sources[source] = redact(_text(source))
+                source = shared_source
             name = names.get(raw_name)
             if name is None:
                 name = names[raw_name] = normalize(_text(raw_name))
@@ -290,6 +320,7 @@ class _Build:
                 (version is not None and type(version) is not str)
                 or (marker is not None and type(marker) is not str)
                 or (specifier is not None and type(specifier) is not str)
+                or (hashed is not None and type(hashed) is not bool)
                 or type(line) is not int
                 or line < 1
             ):
@@ -304,6 +335,8 @@ class _Build:
             set_path(package, path)
             set_line(package, line)
             set_specifier(package, specifier)
+            set_source(package, source)
+            set_hashed(package, hashed)
             built.append(package)
         return tuple(built)
 
@@ -317,6 +350,8 @@ class _Build:
             self.path(item["path"]),
             _line(item["line"]),
             _optional(item.get("specifier")),
+            _source(item.get("source")),
+            _optional_flag(item.get("hashed")),
         )
 
     def declaration(self, item: dict[str, Any]) -> Declaration:
@@ -335,6 +370,7 @@ class _Build:
             groups=_groups(item.get("groups", ())),
             install=_flag(item.get("install", False)),
             pinned_by=_optional(item.get("pinned_by")),
+            source=_source(item.get("source")),
         )
 
     def stale_lock(self, item: dict[str, Any]) -> StaleLock:

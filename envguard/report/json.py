@@ -102,6 +102,8 @@ def package(item: Package) -> dict[str, Any]:
         "path": item.path,
         "line": item.line,
         "specifier": item.specifier,
+        "source": item.source,
+        "hashed": item.hashed,
     }
 
 
@@ -118,6 +120,7 @@ def declaration(item: Declaration) -> dict[str, Any]:
         "groups": list(item.groups),
         "install": item.install,
         "pinned_by": item.pinned_by,
+        "source": item.source,
         "path": item.path,
         "line": item.line,
     }

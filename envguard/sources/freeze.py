@@ -11,7 +11,7 @@ from pathlib import Path
 from envguard.errors import SourceError
 from envguard.model import Diagnostic, Kind, Loaded, Package, normalize
 from envguard.sources._text import read_text
-from envguard.sources.requirements import egg_name, url_kind
+from envguard.sources.requirements import egg_name, source_of, url_kind
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _EXTRAS = r"(?:\s*\[[^\]]*\])?"
@@ -63,7 +63,8 @@ def _requirement(line: str, shown: str, number: int) -> Package:
         return Package(normalize(pin.group("name")), pin.group("version"), Kind.REGISTRY, (), None, shown, number)
     direct = _DIRECT.fullmatch(line)
     if direct:
-        return Package(normalize(direct.group("name")), None, url_kind(direct.group("url")), (), None, shown, number)
+        url = direct.group("url")
+        return Package(normalize(direct.group("name")), None, url_kind(url), (), None, shown, number, source=source_of(url))
     shown_line = line if len(line) <= 60 else line[:57] + "..."
     raise SourceError(
         shown, number, f"not pip freeze output (expected 'name==version', 'name @ url' or '-e ...'): {shown_line!r}"
@@ -74,8 +75,8 @@ def _editable(target: str, described: re.Match[str] | None, shown: str, number: 
     """`-e vcs+url#egg=name` names itself; a bare path (pip) or file: URL (uv) needs the comment."""
     egg = egg_name(target, shown, number)
     if egg is not None:
-        return Package(normalize(egg), None, Kind.EDITABLE, (), None, shown, number)
+        return Package(normalize(egg), None, Kind.EDITABLE, (), None, shown, number, source=source_of(target))
     if described is None:
         return None
     name, version = normalize(described.group("name")), described.group("version")
-    return Package(name, version, Kind.EDITABLE, (), None, shown, number)
+    return Package(name, version, Kind.EDITABLE, (), None, shown, number, source=source_of(target))

@@ -19,7 +19,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
-from envguard.sources import _text, _toml
+from envguard.sources import _origin, _text, _toml
 
 NEWEST_LOCK_VERSION = "4.5"
 
@@ -68,7 +68,7 @@ def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], sho
     raw_name = table.get("name")
     if not isinstance(raw_name, str) or not raw_name.strip():
         raise SourceError(shown, line, "package without a `name`")
-    kind = _kind(table, raw_name, line, shown)
+    kind, source = _kind(table, raw_name, line, shown)
     version = table.get("version")
     # pdm always writes a version; a hand-made direct reference without one is still a clear record.
     if version is None and kind is Kind.REGISTRY:
@@ -86,7 +86,14 @@ def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], sho
         marker=marker or None,
         path=shown,
         line=line,
+        # pdm.lock does not say which index a package came from: its pyproject's sources do.
+        source=source,
+        hashed=_hashed(table.get("files")) if kind in (Kind.REGISTRY, Kind.URL) else None,
     )
+
+
+def _hashed(files: Any) -> bool:
+    return isinstance(files, list) and any(isinstance(file, dict) and isinstance(file.get("hash"), str) for file in files)
 
 
 def _groups(
@@ -102,7 +109,8 @@ def _groups(
     return _normalize_groups(groups)
 
 
-def _kind(table: dict[str, Any], raw_name: str, line: int, shown: str) -> Kind:
+def _kind(table: dict[str, Any], raw_name: str, line: int, shown: str) -> tuple[Kind, str | None]:
+    """The kind of an entry, and its Package.source."""
     editable = table.get("editable", False)
     if not isinstance(editable, bool):
         raise SourceError(shown, line, f"`editable` of package `{raw_name}` is not true or false")
@@ -110,13 +118,19 @@ def _kind(table: dict[str, Any], raw_name: str, line: int, shown: str) -> Kind:
     for key, value in origins.items():
         if not isinstance(value, str):
             raise SourceError(shown, line, f"`{key}` of package `{raw_name}` is not a string")
-    if editable:
-        return Kind.EDITABLE
-    if any(key in origins for key in _VCS_KEYS):
-        return Kind.VCS
-    if "path" in origins:
-        return Kind.PATH
-    if "url" in origins:
+    vcs = next((key for key in _VCS_KEYS if key in origins), None)
+    if vcs is not None:
+        source = _origin.vcs(origins[vcs], vcs)
+    elif "path" in origins:
+        source = _origin.path(origins["path"])
+    elif "url" in origins:
         # Old pdm wrote local archives as `url = "file:///${PROJECT_ROOT}/..."`.
-        return Kind.PATH if origins["url"].lower().startswith("file:") else Kind.URL
-    return Kind.REGISTRY
+        local = origins["url"].lower().startswith("file:")
+        source = _origin.path(origins["url"]) if local else _origin.archive(origins["url"])
+        if not editable:
+            return (Kind.PATH if local else Kind.URL), source
+    else:
+        return (Kind.EDITABLE if editable else Kind.REGISTRY), None
+    if editable:
+        return Kind.EDITABLE, source
+    return (Kind.VCS if vcs is not None else Kind.PATH), source

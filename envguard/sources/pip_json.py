@@ -13,7 +13,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import Kind, Loaded, Package, normalize
-from envguard.sources import _json
+from envguard.sources import _json, _origin
 
 # "0" is the experimental report of pip 22.2-22.3, with the same layout as the stable "1".
 _REPORT_VERSIONS = ("0", "1")
@@ -65,7 +65,8 @@ def load_list(path: Path, shown: str) -> Loaded:
 
 def _inspected(item: Any, shown: str, line: int) -> Package:
     name, version = _metadata(item, "installed", "installed package", shown, line)
-    return _package(name, version, _direct_kind(item.get("direct_url"), name, shown, line), shown, line)
+    direct = item.get("direct_url")
+    return _package(name, version, _direct_kind(direct, name, shown, line), shown, line, _direct_source(direct))
 
 
 def _reported(item: Any, shown: str, line: int) -> Package:
@@ -76,7 +77,7 @@ def _reported(item: Any, shown: str, line: int) -> Package:
     # download_info is where pip got the distribution: an index URL unless it was asked for directly.
     direct = item.get("download_info") if is_direct else None
     kind = _direct_kind(direct, name, shown, line, what="'download_info' of package")
-    return _package(name, version, kind, shown, line)
+    return _package(name, version, kind, shown, line, _direct_source(direct))
 
 
 def _metadata(item: Any, array: str, noun: str, shown: str, line: int) -> tuple[str, str]:
@@ -112,6 +113,21 @@ def _direct_kind(
     return Kind.URL
 
 
+def _direct_source(direct_url: Any) -> str | None:
+    """Package.source of a PEP 610 record `_direct_kind` has read (None: from an index, which
+    neither report names)."""
+    if not isinstance(direct_url, dict) or not isinstance(direct_url.get("url"), str):
+        return None
+    url: str = direct_url["url"]
+    vcs_info = direct_url.get("vcs_info")
+    if isinstance(vcs_info, dict):
+        tool = vcs_info.get("vcs")
+        return _origin.vcs(url, tool if isinstance(tool, str) else "git")
+    if "dir_info" in direct_url or url.lower().startswith("file:"):
+        return _origin.path(url)
+    return _origin.archive(url)
+
+
 def _listed(item: Any, shown: str, line: int) -> Package:
     if not isinstance(item, dict):
         raise SourceError(shown, line, "an entry of pip list output must be a JSON object")
@@ -131,7 +147,7 @@ def _name(record: dict[str, Any], message: str, shown: str, line: int) -> str:
     return name
 
 
-def _package(name: str, version: str, kind: Kind, shown: str, line: int) -> Package:
+def _package(name: str, version: str, kind: Kind, shown: str, line: int, source: str | None = None) -> Package:
     return Package(
         name=normalize(name),
         version=version,
@@ -140,4 +156,5 @@ def _package(name: str, version: str, kind: Kind, shown: str, line: int) -> Pack
         marker=None,
         path=shown,
         line=line,
+        source=source,
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import DEV, MAIN, Kind, Loaded, Package, normalize
-from envguard.sources import _json
+from envguard.sources import _json, _origin
 
 # pipenv writes the Pipfile's [packages] as "default" and [dev-packages] as "develop"; any other
 # Pipfile section (a package category) keeps its own name.
@@ -40,6 +40,7 @@ def load(path: Path, shown: str) -> Loaded:
     if not isinstance(data, dict):
         raise SourceError(shown, lines.line(start), "Pipfile.lock must be a JSON object")
     positions = _json.members(text, start)
+    indexes = _indexes(data.get("_meta"))
     packages: list[Package] = []
     index: dict[tuple[object, ...], int] = {}
     for section, entries in data.items():
@@ -52,7 +53,7 @@ def load(path: Path, shown: str) -> Loaded:
         entry_positions = _json.members(text, value_offset)
         for raw_name, body in entries.items():
             line = lines.line(entry_positions[raw_name][0])
-            entry = _entry(raw_name, body, section, group, shown, line)
+            entry = _entry(raw_name, body, section, group, indexes, shown, line)
             _add(packages, index, entry)
     from envguard.freshness import pipenv as freshness  # only where a Pipfile.lock is read
 
@@ -74,7 +75,28 @@ def _add(packages: list[Package], index: dict[tuple[object, ...], int], entry: _
     packages[found] = replace(earlier, groups=groups)
 
 
-def _entry(raw_name: str, body: Any, section: str, group: str, shown: str, line: int) -> _Entry:
+def _indexes(meta: Any) -> dict[str | None, str]:
+    """`_meta.sources` by name, and under None the one a package without `index` comes from.
+
+    pipenv installs a package that names no index from the first source only (since 2022.3.23);
+    a lock without sources comes from PyPI. A source without a usable URL is left out.
+    """
+    sources = meta.get("sources") if isinstance(meta, dict) else None
+    found: dict[str | None, str] = {}
+    for source in sources if isinstance(sources, list) else ():
+        url = source.get("url") if isinstance(source, dict) else None
+        if isinstance(url, str) and url.strip():
+            name = source.get("name")
+            found.setdefault(None, _origin.index(url))
+            if isinstance(name, str):
+                found.setdefault(name, _origin.index(url))
+    found.setdefault(None, _origin.PYPI)
+    return found
+
+
+def _entry(
+    raw_name: str, body: Any, section: str, group: str, indexes: dict[str | None, str], shown: str, line: int
+) -> _Entry:
     if not raw_name.strip():
         raise SourceError(shown, line, f"package with an empty name in section '{section}'")
     if not isinstance(body, dict):
@@ -82,6 +104,14 @@ def _entry(raw_name: str, body: Any, section: str, group: str, shown: str, line:
     version, specifier = _version(_string(body, "version", raw_name, shown, line))
     marker = _string(body, "markers", raw_name, shown, line) or None
     kind, source = _source(body, raw_name, shown, line)
+    if kind is Kind.REGISTRY:
+        # An `index` no source of `_meta` names: the lock does not say where it points.
+        origin = indexes.get(_string(body, "index", raw_name, shown, line))
+    elif kind is Kind.VCS or (kind is Kind.EDITABLE and source[0] in _VCS_KEYS):
+        origin = _origin.vcs(source[1], source[0])
+    else:
+        origin = _origin.archive(source[1]) if kind is Kind.URL else _origin.path(source[1])
+    hashes = body.get("hashes")
     package = Package(
         name=normalize(raw_name),
         version=version,
@@ -91,6 +121,8 @@ def _entry(raw_name: str, body: Any, section: str, group: str, shown: str, line:
         path=shown,
         line=line,
         specifier=specifier,
+        source=origin,
+        hashed=(isinstance(hashes, list) and bool(hashes)) if kind in (Kind.REGISTRY, Kind.URL) else None,
     )
     return _Entry(package, source)
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import Diagnostic, Kind, Loaded, NormalizedName, Package, extra_group, normalize
-from envguard.sources import _text, _toml
+from envguard.sources import _origin, _text, _toml
 
 NEWEST_LOCK_VERSION = "2.1"
 
@@ -39,7 +39,8 @@ def load(path: Path, shown: str) -> Loaded:
     names = [table.get("name") for table in tables]
     lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names], headers)
     extras = _extras(data, text, shown)
-    packages = tuple(_package(table, line, extras, shown) for table, line in zip(tables, lines))
+    files = _metadata_files(data)
+    packages = tuple(_package(table, line, extras, files, shown) for table, line in zip(tables, lines))
     warnings = _metadata_warnings(data, text, shown)
     from envguard.freshness import poetry as freshness  # only where a poetry.lock is read
 
@@ -72,7 +73,20 @@ def _extras(data: dict[str, Any], text: str, shown: str) -> dict[NormalizedName,
     return found
 
 
-def _package(table: dict[str, Any], line: int, extras: dict[NormalizedName, set[str]], shown: str) -> Package:
+def _metadata_files(data: dict[str, Any]) -> dict[NormalizedName, Any]:
+    """Before lock-version 2.0 the file hashes were in `[metadata.files]`, by package name."""
+    metadata = data.get("metadata")
+    files = metadata.get("files") if isinstance(metadata, dict) else None
+    return {normalize(name): value for name, value in files.items()} if isinstance(files, dict) else {}
+
+
+def _hashed(files: Any) -> bool:
+    return isinstance(files, list) and any(isinstance(file, dict) and isinstance(file.get("hash"), str) for file in files)
+
+
+def _package(
+    table: dict[str, Any], line: int, extras: dict[NormalizedName, set[str]], files: dict[NormalizedName, Any], shown: str
+) -> Package:
     raw_name = table.get("name")
     if not isinstance(raw_name, str) or not raw_name.strip():
         raise SourceError(shown, line, "package without a `name`")
@@ -83,15 +97,33 @@ def _package(table: dict[str, Any], line: int, extras: dict[NormalizedName, set[
         raise SourceError(shown, line, f"`version` of package `{raw_name}` is not a string")
     name = normalize(raw_name)
     raw_groups = _raw_groups(table, raw_name, line, shown)
+    kind = _kind(table, raw_name, line, shown)
     return Package(
         name=name,
         version=version,
-        kind=_kind(table, raw_name, line, shown),
+        kind=kind,
         groups=_groups(table, raw_groups, extras.get(name, set()), raw_name, line, shown),
         marker=_marker(table, raw_groups, raw_name, line, shown),
         path=shown,
         line=line,
+        source=_source(table, kind),
+        hashed=_hashed(table.get("files", files.get(name))) if kind in (Kind.REGISTRY, Kind.URL) else None,
     )
+
+
+def _source(table: dict[str, Any], kind: Kind) -> str | None:
+    """Package.source of a package whose `source` `_kind` has checked: no table is PyPI."""
+    source = table.get("source")
+    if source is None:
+        return _origin.PYPI
+    url: str = source.get("url", "")
+    if not url:
+        return None
+    if source["type"] == "legacy":
+        return _origin.index(url)
+    if source["type"] == "git":
+        return _origin.vcs(url)
+    return _origin.archive(url) if kind is Kind.URL else _origin.path(url)
 
 
 def _raw_groups(table: dict[str, Any], raw_name: str, line: int, shown: str) -> list[str] | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Kind, Loaded, Package, extra_group, normalize
-from envguard.sources import _text, _toml
+from envguard.sources import _origin, _text, _toml
 
 SUPPORTED_MAJOR = "1"
 
@@ -35,19 +35,23 @@ def load(path: Path, shown: str) -> Loaded:
     for table, line in zip(tables, lines):
         _check_entry(table, line, shown)
     project = _project_name(tables)
-    packages = tuple(
-        Package(
-            name=normalize(table["name"]),
-            version=table.get("version"),
-            kind=_kind(table, project),
-            groups=_groups(table.get("marker"), default_groups),
-            marker=table.get("marker"),
-            path=shown,
-            line=line,
+    packages = []
+    for table, line in zip(tables, lines):
+        kind = _kind(table, project)
+        packages.append(
+            Package(
+                name=normalize(table["name"]),
+                version=table.get("version"),
+                kind=kind,
+                groups=_groups(table.get("marker"), default_groups),
+                marker=table.get("marker"),
+                path=shown,
+                line=line,
+                source=_source(table, kind),
+                hashed=_hashed(table) if kind in (Kind.REGISTRY, Kind.URL) else None,
+            )
         )
-        for table, line in zip(tables, lines)
-    )
-    return Loaded(packages=packages)
+    return Loaded(packages=tuple(packages))
 
 
 def _check_lock_version(data: dict[str, Any], text: str, shown: str) -> None:
@@ -97,6 +101,8 @@ def _check_entry(table: dict[str, Any], line: int, shown: str) -> None:
         raise SourceError(shown, line, f"`directory.path` of package `{raw_name}` is not a string")
     if "archive" in table and not any(isinstance(table["archive"].get(key), str) for key in ("url", "path")):
         raise SourceError(shown, line, f"`archive` of package `{raw_name}` has neither `url` nor `path`")
+    if "index" in table and not isinstance(table["index"], str):
+        raise SourceError(shown, line, f"`index` of package `{raw_name}` is not a string")
 
 
 def _project_name(tables: list[dict[str, Any]]) -> str | None:
@@ -122,6 +128,32 @@ def _kind(table: dict[str, Any], project: str | None) -> Kind:
     # sdist/wheels come from an index; an entry with no source at all (hand-written, trimmed by a
     # tool) pins a name and version the same way.
     return Kind.REGISTRY
+
+
+def _source(table: dict[str, Any], kind: Kind) -> str | None:
+    """Package.source of an entry `_check_entry` has checked: PEP 751's `index` for an index
+    entry (optional: pip lock writes none), else where its `vcs`, `directory` or `archive` is."""
+    if kind is Kind.LOCAL_PROJECT:
+        return None
+    if "vcs" in table:
+        vcs = table["vcs"]
+        where = vcs.get("url") if isinstance(vcs.get("url"), str) else vcs.get("path")
+        tool = vcs.get("type") if isinstance(vcs.get("type"), str) else "git"
+        return _origin.vcs(where, tool) if isinstance(where, str) else None
+    if "directory" in table:
+        return _origin.path(table["directory"]["path"])
+    if "archive" in table:
+        archive = table["archive"]
+        return _origin.archive(archive["url"]) if kind is Kind.URL else _origin.path(archive["path"])
+    index = table.get("index")
+    return _origin.index(index) if isinstance(index, str) else None
+
+
+def _hashed(table: dict[str, Any]) -> bool:
+    """Whether the archive, sdist or any wheel of an entry has `hashes` (PEP 751 requires them)."""
+    wheels = table.get("wheels", [])
+    files = [table[key] for key in ("archive", "sdist") if key in table] + list(wheels)
+    return any(isinstance(file.get("hashes"), dict) and bool(file["hashes"]) for file in files)
 
 
 def _groups(marker: str | None, default_groups: frozenset[str]) -> tuple[str, ...]:

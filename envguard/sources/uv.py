@@ -12,7 +12,7 @@ from typing import Any
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Kind, Loaded, NormalizedName, Package, extra_group, normalize
-from envguard.sources import _text, _toml
+from envguard.sources import _origin, _text, _toml
 
 SCHEMA_VERSION = 1
 
@@ -47,6 +47,8 @@ class _Entry:
     kind: Kind
     resolution_markers: tuple[str, ...]
     line: int
+    origin: str | None  # Package.source
+    hashed: bool | None
     dependencies: tuple[_Ref, ...]
     optional: dict[str, tuple[_Ref, ...]]
     dev: dict[str, tuple[_Ref, ...]]
@@ -84,6 +86,8 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
             marker=" or ".join(entry.resolution_markers) or None,
             path=shown,
             line=entry.line,
+            source=entry.origin,
+            hashed=entry.hashed,
         )
         for entry, found in zip(entries, groups)
     )
@@ -138,13 +142,16 @@ def _entry(table: dict[str, Any], line: int, members: frozenset[NormalizedName],
     markers = table.get(markers_key, [])
     if not isinstance(markers, list) or not all(isinstance(marker, str) for marker in markers):
         raise SourceError(shown, line, f"`{markers_key}` of package `{raw_name}` is not an array of strings")
+    kind = _kind(name, raw_name, source, members, line, shown)
     return _Entry(
         name=name,
         version=version,
         source=source,
-        kind=_kind(name, raw_name, source, members, line, shown),
+        kind=kind,
         resolution_markers=tuple(markers),
         line=line,
+        origin=_source(source, kind),
+        hashed=_hashed(table) if kind in (Kind.REGISTRY, Kind.URL) else None,
         dependencies=_refs(table.get("dependencies", []), "dependencies", raw_name, line, shown),
         optional=_sections(table, "optional-dependencies", raw_name, line, shown),
         dev=_sections(table, "dev-dependencies", raw_name, line, shown),
@@ -178,6 +185,27 @@ def _kind(
     if key == "directory" and name in members:
         return Kind.LOCAL_PROJECT
     return _SOURCE_KINDS[key]
+
+
+def _source(source: dict[str, Any] | None, kind: Kind) -> str | None:
+    """Package.source of a `source` table `_kind` has checked."""
+    if source is None or kind is Kind.LOCAL_PROJECT:
+        return None
+    key, value = next((key, value) for key, value in source.items() if key in _SOURCE_KINDS)
+    if key == "registry":
+        # A registry is a URL, or a directory of distributions (`--find-links`, a flat index).
+        return _origin.index(value)
+    if key == "git":
+        return _origin.vcs(value)
+    return _origin.archive(value) if key == "url" else _origin.path(value)
+
+
+def _hashed(table: dict[str, Any]) -> bool:
+    """Whether the entry's sdist or any of its wheels carries a hash (uv writes one for each)."""
+    sdist = table.get("sdist")
+    wheels = table.get("wheels")
+    files = ([sdist] if isinstance(sdist, dict) else []) + (wheels if isinstance(wheels, list) else [])
+    return any(isinstance(file, dict) and isinstance(file.get("hash"), str) for file in files)
 
 
 def _sections(table: dict[str, Any], key: str, raw_name: str, line: int, shown: str) -> dict[str, tuple[_Ref, ...]]:

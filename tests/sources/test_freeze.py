@@ -63,7 +63,24 @@ def test_pip_freeze_output(tmp_path: Path) -> None:
         ("zope-interface", "6.2", Kind.REGISTRY, 13),
     ]
     assert loaded.warnings == ()
-    assert loaded.packages[0] == Package(normalize("mytool"), "0.3.0", Kind.EDITABLE, (), None, "envs/freeze.txt", 2)
+    assert loaded.packages[0] == Package(
+        normalize("mytool"), "0.3.0", Kind.EDITABLE, (), None, "envs/freeze.txt", 2, source="/home/me/src/mytool"
+    )
+    # Where each direct entry comes from, in the one spelling of every format (sources._origin);
+    # freeze names no index and records no hashes.
+    assert [(p.name, p.source, p.hashed) for p in loaded.packages] == [
+        ("mytool", "/home/me/src/mytool", None),
+        ("acme-widgets", "git+https://github.com/acme/widgets.git", None),
+        ("certifi", "file:///home/conda/feedstock_root/build_artifacts/certifi_1700000000000/work/certifi", None),
+        ("django", None, None),
+        ("legacy-thing", None, None),
+        ("requests", "git+https://github.com/psf/requests", None),
+        ("six", "https://files.example/six-1.16.0-py2.py3-none-any.whl", None),
+        ("tool", "file:///wheels/tool-1.0.tar.gz", None),
+        ("torch", None, None),
+        ("typing-extensions", None, None),
+        ("zope-interface", None, None),
+    ]
 
 
 def test_editable_comments_of_every_kind(tmp_path: Path) -> None:

@@ -71,8 +71,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _package(name: str, version: str, kind: Kind, line: int, shown: str = SHOWN) -> Package:
-    return Package(normalize(name), version, kind, (), None, shown, line)
+def _package(name: str, version: str, kind: Kind, line: int, shown: str = SHOWN, source: str | None = None) -> Package:
+    return Package(normalize(name), version, kind, (), None, shown, line, source=source)
 
 
 def _inspect_error(tmp_path: Path, text: str) -> str:
@@ -94,12 +94,14 @@ def _report(installed: object, version: object = "1") -> str:
 def test_inspect_kinds_from_direct_url_and_entry_lines(tmp_path: Path) -> None:
     assert load_inspect(_write(tmp_path, INSPECT), SHOWN).packages == (
         _package("requests", "2.31.0", Kind.REGISTRY, 5),
-        _package("mytool", "0.3.0", Kind.EDITABLE, 16),
-        _package("widgets", "1.2.0", Kind.VCS, 21),
-        _package("local-lib", "0.1", Kind.PATH, 28),
-        _package("gadget", "2.0", Kind.URL, 32),
+        _package("mytool", "0.3.0", Kind.EDITABLE, 16, source="file:///home/me/src/mytool"),
+        _package("widgets", "1.2.0", Kind.VCS, 21, source="git+https://github.com/acme/widgets.git"),
+        _package("local-lib", "0.1", Kind.PATH, 28, source="file:///srv/src/local_lib"),
+        _package("gadget", "2.0", Kind.URL, 32, source="https://files.example.com/gadget-2.0.tar.gz"),
         # A local archive is a path like a local directory.
-        _package("wheel-from-disk", "3.0", Kind.PATH, 36),
+        _package(
+            "wheel-from-disk", "3.0", Kind.PATH, 36, source="file:///srv/wheels/wheel_from_disk-3.0-py3-none-any.whl"
+        ),
     )
 
 

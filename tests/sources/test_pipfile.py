@@ -11,6 +11,7 @@ from envguard.sources.pipfile import load
 from tests.corpus import Case, cases
 
 SHOWN = "svc/Pipfile.lock"
+EXAMPLE_INDEX = "https://pypi.example.com/simple"
 
 # Written for this test after the example in the research notes: every entry kind pipenv writes.
 EXAMPLE = """\
@@ -68,17 +69,19 @@ def _package(
     kind: Kind = Kind.REGISTRY,
     groups: tuple[str, ...] = (MAIN,),
     marker: str | None = None,
+    source: str | None = "https://pypi.org/simple",
+    hashed: bool | None = False,
 ) -> Package:
-    return Package(normalize(name), version, kind, groups, marker, SHOWN, line)
+    return Package(normalize(name), version, kind, groups, marker, SHOWN, line, source=source, hashed=hashed)
 
 
 def test_every_entry_kind_of_the_example(tmp_path: Path) -> None:
     assert _load(tmp_path, EXAMPLE) == (
-        _package("requests", "2.31.0", 9, marker="python_version >= '3.7'"),
-        _package("widgets", None, 16, kind=Kind.VCS),
-        _package("myapp", None, 17, kind=Kind.EDITABLE),
-        _package("pytest", "7.4.4", 20, groups=(DEV,)),
-        _package("sphinx", "7.2.6", 23, groups=("docs-extra",)),
+        _package("requests", "2.31.0", 9, marker="python_version >= '3.7'", source=EXAMPLE_INDEX, hashed=True),
+        _package("widgets", None, 16, kind=Kind.VCS, source="git+https://github.com/acme/widgets.git", hashed=None),
+        _package("myapp", None, 17, kind=Kind.EDITABLE, source=".", hashed=None),
+        _package("pytest", "7.4.4", 20, groups=(DEV,), source=EXAMPLE_INDEX),
+        _package("sphinx", "7.2.6", 23, groups=("docs-extra",), source=EXAMPLE_INDEX),
     )
 
 

@@ -334,6 +334,7 @@ def test_package_fields(tmp_path: Path) -> None:
         marker='python_version < "3.8"',
         path="requirements.txt",
         line=1,
+        hashed=False,  # a requirements file can hold hashes; this line has none
     )
 
 
