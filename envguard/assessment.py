@@ -74,6 +74,7 @@ def assess(service: Service, policy: Policy, root: Path, target: Target, resolve
     from envguard.rules.installs import mismatch_findings, stale_lock_findings, unpinned_findings
     from envguard.rules.packages import denied_findings, pytest_version_findings
     from envguard.rules.plugins import plugin_findings, required_plugin_findings
+    from envguard.rules.sources import source_findings
 
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
@@ -83,6 +84,7 @@ def assess(service: Service, policy: Policy, root: Path, target: Target, resolve
         *required_plugin_findings(service, item.config),
         *denied_findings(service, policy),
         *pytest_version_findings(service, policy),
+        *source_findings(service, policy),
     ]
     if service.declarations or service.stale_locks:
         findings = declared_findings(service, item.uses, policy, findings)

@@ -17,7 +17,9 @@ Merge semantics (`merge(base, override)`, used for `extends` chains and policy d
   decides and the more specific (overriding) file must get the first say;
 * `installs.unpinned` is a scalar; `installs.exempt` is replaced as a whole by a file that
   writes it (a list that merged would make an exemption impossible to take back);
-* `references`: merged by name, the override wins.
+* `references`: merged by name, the override wins;
+* `sources`: each key is a scalar (its lists, `indexes` and the `allow-*` globs, are replaced as a
+  whole, like `installs.exempt`), and so is each rule of `sources.severity`.
 
 A file reached twice (two files of a directory extending the same base) is applied once, at its
 first position.
@@ -130,6 +132,32 @@ class ReferenceSpec:
     line: int | None = None
 
 
+# `sources.allow-*`: True lets every such entry through, a tuple the ones matching its globs
+# (empty: none).
+Allowed = bool | tuple[str, ...]
+# The rules of `sources:` whose severity `sources.severity` sets.
+SOURCE_RULES: Final[tuple[str, ...]] = ("source-not-allowed", "hash-missing", "insecure-index")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """`sources:`, where packages may come from. The default lets everything through but an
+    insecure index (see the built-in policy for why that one is on)."""
+
+    # Index URLs or globs an index entry may come from; None: any index.
+    indexes: tuple[str, ...] | None = None
+    allow_vcs: Allowed = True
+    allow_url: Allowed = True
+    allow_path: Allowed = True
+    # Every entry downloaded from an index or a URL must record its hashes (hash-missing).
+    require_hashes: bool = False
+    # Rule name -> error | warning | ignore, for each of SOURCE_RULES.
+    severity: tuple[tuple[str, str], ...] = tuple((name, "error") for name in SOURCE_RULES)
+
+    def severity_of(self, rule: str) -> str:
+        return dict(self.severity)[rule]
+
+
 @dataclass(frozen=True)
 class Policy:
     """A fully merged policy. `Policy()` is the empty policy (no plugin approved)."""
@@ -154,6 +182,7 @@ class Policy:
     explicit: frozenset[str] = frozenset()
     # Reference environments by name (`references`), each resolved against the file naming it.
     references: Mapping[str, ReferenceSpec] = field(default_factory=dict, hash=False)
+    sources: Sources = Sources()
 
 
 # --------------------------------------------------------------------------- public API
@@ -285,6 +314,7 @@ def _policy_to_json(policy: Policy) -> dict[str, Any]:
         "unpinned_exempt": list(policy.unpinned_exempt),
         "explicit": sorted(policy.explicit),
         "references": {name: dataclasses.asdict(spec) for name, spec in policy.references.items()},
+        "sources": dataclasses.asdict(policy.sources),
     }
 
 
@@ -307,6 +337,21 @@ def _policy_from_json(data: dict[str, Any]) -> Policy:
         unpinned_exempt=tuple(data["unpinned_exempt"]),
         explicit=frozenset(data["explicit"]),
         references={name: ReferenceSpec(**spec) for name, spec in data["references"].items()},
+        sources=_sources_from_json(data["sources"]),
+    )
+
+
+def _sources_from_json(data: dict[str, Any]) -> Sources:
+    def allowed(value: Any) -> Allowed:
+        return value if isinstance(value, bool) else tuple(value)
+
+    return Sources(
+        indexes=None if data["indexes"] is None else tuple(data["indexes"]),
+        allow_vcs=allowed(data["allow_vcs"]),
+        allow_url=allowed(data["allow_url"]),
+        allow_path=allowed(data["allow_path"]),
+        require_hashes=data["require_hashes"],
+        severity=tuple((name, level) for name, level in data["severity"]),
     )
 
 
@@ -331,6 +376,25 @@ def merge(base: Policy, override: Policy) -> Policy:
         unpinned_exempt=override.unpinned_exempt if "installs.exempt" in override.explicit else base.unpinned_exempt,
         explicit=base.explicit | override.explicit,
         references=dict(sorted({**base.references, **override.references}.items())),
+        sources=_merge_sources(base.sources, override.sources, override.explicit),
+    )
+
+
+def _merge_sources(base: Sources, override: Sources, explicit: frozenset[str]) -> Sources:
+    def pick(key: str, name: str) -> Any:
+        return getattr(override if f"sources.{key}" in explicit else base, name)
+
+    severity = tuple(
+        (rule, override.severity_of(rule) if f"sources.severity.{rule}" in explicit else base.severity_of(rule))
+        for rule in SOURCE_RULES
+    )
+    return Sources(
+        indexes=pick("indexes", "indexes"),
+        allow_vcs=pick("allow-vcs", "allow_vcs"),
+        allow_url=pick("allow-url", "allow_url"),
+        allow_path=pick("allow-path", "allow_path"),
+        require_hashes=pick("require-hashes", "require_hashes"),
+        severity=severity,
     )
 
 
@@ -664,6 +728,7 @@ def _yaml_message(exc: Any) -> str:
 
 _STR: Final = "tag:yaml.org,2002:str"
 _INT: Final = "tag:yaml.org,2002:int"
+_BOOL: Final = "tag:yaml.org,2002:bool"
 _NULL: Final = "tag:yaml.org,2002:null"
 _TIMESTAMP: Final = "tag:yaml.org,2002:timestamp"
 _MAP: Final = "tag:yaml.org,2002:map"
@@ -673,7 +738,7 @@ _KINDS: Final = {
     _STR: "a string",
     _INT: "an integer",
     "tag:yaml.org,2002:float": "a number",
-    "tag:yaml.org,2002:bool": "a boolean",
+    _BOOL: "a boolean",
     _NULL: "null",
     _TIMESTAMP: "a date",
     _MAP: "a mapping",
@@ -886,8 +951,9 @@ def _patterns(f: _File, node: _Node | None, key: str, parse: _Parse) -> tuple[st
 
 # --------------------------------------------------------------------------- one file
 
-_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "installs", "exceptions", "drift", "references")
+_TOP_KEYS: Final = ("version", "extends", "pytest", "plugins", "installs", "sources", "exceptions", "drift", "references")
 _INSTALL_KEYS: Final = ("unpinned", "exempt")
+_SOURCES_KEYS: Final = ("indexes", "allow-vcs", "allow-url", "allow-path", "require-hashes", "severity")
 _PYTEST_KEYS: Final = ("allowed",)
 _PLUGIN_KEYS: Final = ("unknown", "approved", "denied", "also_plugins")
 _EXCEPTION_KEYS: Final = ("package", "services", "rule", "reason", "expires", "owner")
@@ -934,6 +1000,7 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
     exceptions = tuple(_exception(f, item, path) for path, item in waivers)
     drift_default, drift_rules = _drift_section(f, fields.get("drift"), explicit)
     unpinned, exempt = _installs_section(f, fields.get("installs"), explicit)
+    sources = _sources_section(f, fields.get("sources"), explicit)
     references = _references_section(f, fields.get("references"))
 
     extends = None
@@ -955,8 +1022,56 @@ def _parse_layer(data: bytes, display: str) -> _Layer:
         unpinned_exempt=exempt,
         explicit=frozenset(explicit),
         references=references,
+        sources=sources,
     )
     return _Layer(policy, extends)
+
+
+def _sources_section(f: _File, node: _Node | None, explicit: set[str]) -> Sources:
+    """`sources:`; each key written is recorded in `explicit` (`sources.indexes`, ...)."""
+    if node is None or _is_null(node):
+        return Sources()
+    fields = _fields(f, node, "sources", _SOURCES_KEYS)
+    found: dict[str, Any] = {}
+    if "indexes" in fields and not _is_null(fields["indexes"]):
+        found["indexes"] = _source_patterns(f, fields["indexes"], "sources.indexes")
+    for key in ("allow-vcs", "allow-url", "allow-path"):
+        if key in fields:
+            found[key.replace("-", "_")] = _allowed(f, fields[key], f"sources.{key}")
+    if "require-hashes" in fields:
+        found["require_hashes"] = _boolean(f, fields["require-hashes"], "sources.require-hashes")
+    severity = dict(Sources().severity)
+    for rule, key_node, value in _entries(f, fields.get("severity"), "sources.severity"):
+        key = f"sources.severity.{rule}"
+        if rule not in SOURCE_RULES:
+            raise f.fail(key_node, key, _unknown_key(rule, SOURCE_RULES))
+        severity[rule] = _choice(f, value, key, UNKNOWN_VALUES)
+        explicit.add(key)
+    explicit.update(f"sources.{key}" for key in fields if key != "severity")
+    return Sources(**found, severity=tuple(severity.items()))
+
+
+def _allowed(f: _File, node: _Node, key: str) -> Allowed:
+    """`true` (everything), `false` (nothing) or a list of globs."""
+    if node.id == "scalar" and node.tag == _BOOL:
+        return _boolean(f, node, key)
+    if node.id != "sequence":
+        raise f.fail(node, key, f"expected true, false or a list of URL or path globs, got {_describe(node)}")
+    return _source_patterns(f, node, key)
+
+
+def _source_patterns(f: _File, node: _Node, key: str) -> tuple[str, ...]:
+    patterns = tuple(_string(f, item, path) for path, item in _items(f, node, key))
+    for (path, item), pattern in zip(_items(f, node, key), patterns):
+        if " " in pattern:
+            raise f.fail(item, path, f"a URL or path has no spaces: {pattern!r}")
+    return patterns
+
+
+def _boolean(f: _File, node: _Node, key: str) -> bool:
+    if node.id != "scalar" or node.tag != _BOOL:
+        raise f.fail(node, key, f"expected true or false, got {_describe(node)}")
+    return str(node.value).strip().lower() in ("true", "yes", "on")
 
 
 def _references_section(f: _File, node: _Node | None) -> dict[str, ReferenceSpec]:

@@ -165,7 +165,7 @@ def test_star_for_pytest_means_any_version_and_is_explicit(tmp_path: Path) -> No
 # --------------------------------------------------------------------------- invalid policies
 
 ALL_RULES = ", ".join(RULE_NAMES)
-TOP_KEYS = "version, extends, pytest, plugins, installs, exceptions, drift, references"
+TOP_KEYS = "version, extends, pytest, plugins, installs, sources, exceptions, drift, references"
 REQUIRE_LEVELS = "exact, same-minor, same-major, none"
 
 

@@ -190,6 +190,47 @@ RULES: tuple[Rule, ...] = (
         "the compiled file), or move the declared pin to the locked version.",
     ),
     Rule(
+        "EG601",
+        "source-not-allowed",
+        Severity.ERROR,
+        "A package locked or declared from an index that sources.indexes does not list, or from a VCS "
+        "checkout, a direct URL or a local path that sources.allow-vcs, allow-url or allow-path does not "
+        "allow. Read from uv.lock `source`, poetry.lock `[package.source]`, pdm.lock, Pipfile.lock "
+        "`_meta.sources` and `index`, pylock `index`, requirements `--index-url`, `--extra-index-url` and "
+        "URL requirements, freeze `name @ url`, and the index options of pip and uv installs in CI, "
+        "Dockerfiles, tox and nox. Severity from sources.severity.",
+        "A package from an index nobody approved is the dependency-confusion attack: a public index offering "
+        "a higher version of an internal name wins. VCS, URL and path dependencies bypass the index's "
+        "review, retention and mirroring; a branch or a URL can change under the same lock.",
+        "Re-lock against an allowed index (or pin the package to one: uv's `[tool.uv.sources]`, Poetry's "
+        "`source =`, Pipfile's `index =`), replace the direct reference with a released version, or allow "
+        "the source in the policy's `sources:` after review. To accept it for a while, add an exception.",
+    ),
+    Rule(
+        "EG602",
+        "hash-missing",
+        Severity.ERROR,
+        "With sources.require-hashes, a package a record downloads from an index or a URL without a hash "
+        "(a requirements file without --hash, a lock entry without file hashes). Severity from "
+        "sources.severity.",
+        "Without hashes, whatever the index serves under that name and version is installed: a replaced "
+        "file, a compromised mirror or a re-uploaded sdist goes unnoticed.",
+        "Record hashes: `pip-compile --generate-hashes`, `uv pip compile --generate-hashes`, `uv export` "
+        "(hashes by default), `poetry lock`, `pdm lock`, `pipenv lock` all write them.",
+    ),
+    Rule(
+        "EG603",
+        "insecure-index",
+        Severity.ERROR,
+        "A package locked or declared from a plain http:// index or URL (this machine excepted, as pip does), "
+        "or from a URL holding credentials (`https://user:token@host/...`), shown masked. On in the default "
+        "policy; severity from sources.severity.",
+        "Over http anyone on the network path can substitute packages; credentials written into a committed "
+        "file are readable by everyone who can read the repository, its forks and its CI logs.",
+        "Use https, and pass credentials from the environment (keyring, netrc, `${TOKEN}` placeholders, the "
+        "locker's auth settings); rotate a token that was committed.",
+    ),
+    Rule(
         "EG301",
         "exception-expired",
         Severity.ERROR,
