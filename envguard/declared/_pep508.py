@@ -32,6 +32,7 @@ class Parsed:
     kind: Kind
     marker: str | None
     extras: tuple[str, ...]  # normalised, sorted
+    source: str | None = None  # of a direct reference (`name @ url`), as Package.source
 
 
 def parse(text: str, shown: str, line: int) -> Parsed:
@@ -45,7 +46,7 @@ def parse(text: str, shown: str, line: int) -> Parsed:
 @functools.lru_cache(maxsize=8192)
 def _parsed(text: str) -> Parsed | str:
     """The parse, or the reason it failed (cached too: a bad string is reported once per file)."""
-    from envguard.sources.requirements import url_kind
+    from envguard.sources.requirements import source_of, url_kind
 
     try:
         requirement = Requirement(text)
@@ -55,7 +56,7 @@ def _parsed(text: str) -> Parsed | str:
     name = normalize(requirement.name)
     extras = tuple(sorted({normalize(extra) for extra in requirement.extras}))
     if requirement.url is not None:
-        return Parsed(name, None, None, url_kind(requirement.url), marker, extras)
+        return Parsed(name, None, None, url_kind(requirement.url), marker, extras, source_of(requirement.url))
     specifiers = list(requirement.specifier)
     if len(specifiers) == 1 and is_exact(specifiers[0].operator, specifiers[0].version):
         return Parsed(name, specifiers[0].version, None, Kind.REGISTRY, marker, extras)
@@ -120,6 +121,7 @@ def declaration(
         path=path,
         line=line,
         groups=groups,
+        source=parsed.source,
     )
 
 

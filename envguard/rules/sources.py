@@ -110,7 +110,9 @@ class _Checks:
             if not others:
                 return None
             listed = ", ".join(sources.indexes) or "none"
-            return f"from {_either(others)}, not an allowed index (sources.indexes: {listed})"
+            if " " in source:  # --extra-index-url: the installer takes the best version of any
+                return f"from any of {source.replace(' ', ', ')}, and {_either(others)} is not an allowed index (sources.indexes: {listed})"
+            return f"from {source}, not an allowed index (sources.indexes: {listed})"
         if source is None:
             return None  # a direct reference the record does not spell out (pip list)
         which = category(source, kind)
@@ -151,14 +153,6 @@ def _either(items: list[str]) -> str:
 
 # --------------------------------------------------------------------------- findings
 
-_HINTS = {
-    "source-not-allowed": "Install it from an allowed source (re-lock against an allowed index, or replace the direct "
-    "reference with a released version), or allow the source in the policy's `sources:` after review.",
-    "insecure-index": "Use https, and give the index its credentials from the environment (keyring, netrc, "
-    "`${TOKEN}` variables, the locker's auth settings) instead of the URL; then rotate the exposed token.",
-}
-
-
 def _grouped(service: Service, rule: str, judge: _Judge, entries: list[Entry], level: str) -> Iterator[Finding]:
     if level == "ignore":
         return
@@ -169,7 +163,7 @@ def _grouped(service: Service, rule: str, judge: _Judge, entries: list[Entry], l
             found.setdefault((entry.name, why), []).append(entry)
     for (name, why), members in sorted(found.items()):
         where = _where(members)
-        what = "is locked" if all(isinstance(m, Package) for m in members) else "is installed"
+        what = _verb(members)
         yield finding(
             rule,
             service.name,
@@ -178,7 +172,6 @@ def _grouped(service: Service, rule: str, judge: _Judge, entries: list[Entry], l
             f"{name} {what} {why}" if rule == "source-not-allowed" else f"{name} {what} from {why}",
             where,
             severity=Severity(level),
-            hint=_HINTS[rule],
         )
 
 
@@ -200,6 +193,15 @@ def _hash_missing(service: Service, unhashed: list[Package], level: str) -> Iter
             _where(members),
             severity=Severity(level),
         )
+
+
+def _verb(entries: Sequence[Entry]) -> str:
+    locked = any(isinstance(e, Package) for e in entries)
+    declared = [e for e in entries if isinstance(e, Declaration)]
+    if not declared:
+        return "is locked"
+    said = "installed" if all(d.install for d in declared) else "declared"
+    return f"is locked and {said}" if locked else f"is {said}"
 
 
 def _where(entries: Sequence[Entry]) -> tuple[Location, ...]:

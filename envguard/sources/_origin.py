@@ -4,7 +4,8 @@
 * a VCS checkout: `<vcs>+<url>` without the revision, query or fragment each tool adds in its
   own way (uv's `?rev=v1#<commit>`, pip's `@v1#egg=name`): `git+https://github.com/acme/lib`;
 * an archive URL: the URL without its fragment (`#sha256=...`, `#egg=...`);
-* a local path: as the record writes it (`../libs/acme`, `file:///${PROJECT_ROOT}/dist/x.whl`).
+* a local path: as the record writes it (`../libs/acme`, `file:///srv/wheels/x.whl`), pdm's
+  `file:///${PROJECT_ROOT}/libs/acme` as the relative path it means (`./libs/acme`).
 
 An index entry that the installer may take from any of several indexes (a requirements file or an
 install command with `--extra-index-url` or `--find-links`) has them all, separated by spaces, the
@@ -52,9 +53,17 @@ def archive(url: str) -> str:
     return sys.intern(redact(url.strip()).split("#", 1)[0])
 
 
+# pdm's spelling of a path relative to the project (`file:///${PROJECT_ROOT}/libs/a`).
+_PROJECT_ROOT = ("file:///${PROJECT_ROOT}/", "file://${PROJECT_ROOT}/")
+
+
 @functools.lru_cache(maxsize=4096)
 def path(written: str) -> str:
-    return sys.intern(redact(written.strip()))
+    text = written.strip()
+    for prefix in _PROJECT_ROOT:
+        if text.startswith(prefix):
+            text = "./" + text[len(prefix) :]
+    return sys.intern(redact(text))
 
 
 def any_of(indexes: list[str]) -> str | None:
