@@ -205,7 +205,14 @@ def _verb(entries: Sequence[Entry]) -> str:
 
 
 def _where(entries: Sequence[Entry]) -> tuple[Location, ...]:
-    return tuple(sorted({Location(e.path, e.line) for e in entries}, key=lambda l: (l.path, l.line or 0)))
+    """The records' lines first (the lock is where the source is decided), then the declarations'."""
+    recorded = {Location(e.path, e.line) for e in entries if isinstance(e, Package)}
+    declared = {Location(e.path, e.line) for e in entries if isinstance(e, Declaration)} - recorded
+    return tuple(sorted(recorded, key=_order)) + tuple(sorted(declared, key=_order))
+
+
+def _order(location: Location) -> tuple[str, int]:
+    return location.path, location.line or 0
 
 
 def _version(entries: Sequence[Entry]) -> str | None:
