@@ -207,6 +207,10 @@ class StaleLock:
     line: int | None  # the manifest line that differs, where one can be named
     reason: str  # one line: what differs, without the file names
 
+    def __post_init__(self) -> None:
+        # What differs may be an index URL with a token in it.
+        object.__setattr__(self, "reason", redact(self.reason))
+
 
 @dataclass(frozen=True)
 class Diagnostic:
