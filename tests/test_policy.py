@@ -479,6 +479,44 @@ INVALID: list[tuple[str, str, str]] = [
         "version: 1\nx: &a foo\ny: *a\n",
         "policy.yaml:3: YAML aliases (*a) are not allowed in a policy; write the value out",
     ),
+    # sources
+    (
+        "sources-unknown-key",
+        "version: 1\nsources:\n  allow-git: false\n",
+        "policy.yaml:3: sources.allow-git: unknown key; did you mean 'allow-path'?",
+    ),
+    (
+        "sources-allow-string",
+        "version: 1\nsources:\n  allow-url: nope\n",
+        "policy.yaml:3: sources.allow-url: expected true, false or a list of URL or path globs, got a string",
+    ),
+    (
+        "sources-indexes-not-strings",
+        "version: 1\nsources:\n  indexes: [1]\n",
+        "policy.yaml:3: sources.indexes[0]: expected a string, got an integer (1); put it in quotes",
+    ),
+    (
+        "sources-index-with-space",
+        "version: 1\nsources:\n  indexes: ['https://a.example.com/simple https://b.example.com/simple']\n",
+        "policy.yaml:3: sources.indexes[0]: a URL or path has no spaces: "
+        "'https://a.example.com/simple https://b.example.com/simple'",
+    ),
+    (
+        "sources-require-hashes-string",
+        "version: 1\nsources:\n  require-hashes: 'yes'\n",
+        "policy.yaml:3: sources.require-hashes: expected true or false, got a string",
+    ),
+    (
+        "sources-severity-unknown-rule",
+        "version: 1\nsources:\n  severity:\n    unpinned-install: error\n",
+        "policy.yaml:4: sources.severity.unpinned-install: unknown key; expected one of: "
+        "source-not-allowed, hash-missing, insecure-index",
+    ),
+    (
+        "sources-severity-value",
+        "version: 1\nsources:\n  severity: {insecure-index: fatal}\n",
+        "policy.yaml:3: sources.severity.insecure-index: unknown value 'fatal'; expected one of: error, warning, ignore",
+    ),
 ]
 
 
@@ -906,3 +944,59 @@ def test_content_digest_is_what_the_policy_says_not_where(tmp_path: Path) -> Non
     assert len(content_digest(here)) == 64
     assert content_digest(load(tmp_path / "d", text.replace(">=5", ">=6"))) != content_digest(here)
     assert content_digest(load(tmp_path / "e", text.replace("terminal only", "other"))) != content_digest(here)
+
+
+def test_sources_section(tmp_path: Path) -> None:
+    from envguard.policy import Sources
+
+    policy = load(
+        tmp_path,
+        """\
+version: 1
+sources:
+  indexes: ["https://pypi.internal.example.com/*", https://pypi.org/simple]
+  allow-vcs: ["git+https://github.com/acme/*"]
+  allow-url: false
+  require-hashes: true
+  severity: {hash-missing: warning}
+""",
+    )
+    assert policy.sources == Sources(
+        indexes=("https://pypi.internal.example.com/*", "https://pypi.org/simple"),
+        allow_vcs=("git+https://github.com/acme/*",),
+        allow_url=False,
+        allow_path=True,
+        require_hashes=True,
+        severity=(("source-not-allowed", "error"), ("hash-missing", "warning"), ("insecure-index", "error")),
+    )
+    assert load(tmp_path, "version: 1\n").sources == Sources()
+    assert load(tmp_path, "version: 1\nsources:\n  allow-path: []\n").sources.allow_path == ()
+
+
+def test_sources_merge_key_by_key(tmp_path: Path) -> None:
+    """Each key the override writes wins, lists as a whole (an allowed index can be taken back);
+    `indexes: null` lifts the base's list."""
+    (tmp_path / "base.yaml").write_text(
+        "version: 1\nsources:\n  indexes: [https://a.example.com/simple]\n  allow-vcs: false\n"
+        "  severity: {insecure-index: warning, hash-missing: warning}\n",
+        encoding="utf-8",
+    )
+    policy = load(
+        tmp_path,
+        "version: 1\nextends: base.yaml\nsources:\n  allow-url: [https://files.example.com/*]\n"
+        "  severity: {hash-missing: error}\n",
+    )
+    sources = policy.sources
+    assert (sources.indexes, sources.allow_vcs, sources.allow_url) == (
+        ("https://a.example.com/simple",), False, ("https://files.example.com/*",)
+    )
+    assert dict(sources.severity) == {"source-not-allowed": "error", "hash-missing": "error", "insecure-index": "warning"}
+    lifted = load(tmp_path, "version: 1\nextends: base.yaml\nsources:\n  indexes: null\n", name="lifted.yaml")
+    assert lifted.sources.indexes is None and lifted.sources.allow_vcs is False
+
+
+def test_the_default_policy_reports_insecure_indexes_only() -> None:
+    from envguard.policy import Sources, builtin_policy
+
+    assert builtin_policy().sources == Sources()
+    assert dict(Sources().severity)["insecure-index"] == "error"

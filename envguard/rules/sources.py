@@ -140,10 +140,13 @@ def _insecurity(source: str) -> str | None:
             continue
         host = rest.partition("/")[0].rpartition("@")[2].lower()
         bare_host = host if host.startswith("[") else host.partition(":")[0]
+        parts = []
         if scheme.lower().rpartition("+")[2] == "http" and bare_host not in _LOCAL_HOSTS:
-            problems.append(f"{url} over plain http: anyone on the network path can change what is installed")
+            parts.append("over plain http (anyone on the network path can change what is installed)")
         if has_credentials(url):
-            problems.append(f"{url} with credentials written in the URL: the secret is in the repository")
+            parts.append("with credentials written in the URL (the secret is in the repository)")
+        if parts:
+            problems.append(f"{url} {' and '.join(parts)}")
     return "; ".join(problems) or None
 
 

@@ -191,8 +191,8 @@ def test_plain_http_fails_the_default_policy(tmp_path: Path) -> None:
         ("insecure-index", "six", (Location("Pipfile.lock", 37),), Severity.ERROR)
     ]
     assert result.findings[0].message == (
-        "six is locked from http://pypi.internal.example.com/simple over plain http: anyone on the network path"
-        " can change what is installed"
+        "six is locked from http://pypi.internal.example.com/simple over plain http (anyone on the network path"
+        " can change what is installed)"
     )
     assert result.exit_code("error") == 1
 
@@ -205,8 +205,8 @@ def test_credentials_in_a_url_are_insecure_and_masked(tmp_path: Path) -> None:
     (found,) = result.findings
     assert (found.package, found.locations) == ("six", (Location("uv.lock", 53),))
     assert found.message == (
-        "six is locked from https://***@pypi.internal.example.com/simple with credentials written in the URL:"
-        " the secret is in the repository"
+        "six is locked from https://***@pypi.internal.example.com/simple with credentials written in the URL"
+        " (the secret is in the repository)"
     )
 
 
