@@ -284,3 +284,39 @@ def test_root_of() -> None:
     assert root_of(Path("/ws/.github/workflows/ci.yml"), ".github/workflows/ci.yml") == Path("/ws")
     assert root_of(Path("/ws/tox.ini"), "tox.ini") == Path("/ws")
     assert root_of(Path("/elsewhere/tox.ini"), "../elsewhere/tox.ini") == Path("/elsewhere")
+
+
+@pytest.mark.parametrize(
+    ("command", "sources"),
+    [
+        ("pip install six==1.0", [None]),
+        ("pip install -i https://a.example.com/simple/ six==1.0", ["https://a.example.com/simple"]),
+        ("pip install --index-url=https://a.example.com/simple six==1.0", ["https://a.example.com/simple"]),
+        ("pip install --index https://a.example.com/simple six==1.0", ["https://a.example.com/simple"]),  # a prefix
+        (
+            "pip install --index-url https://a.example.com/simple --extra-index-url https://b.example.com/simple six==1.0",
+            ["https://a.example.com/simple https://b.example.com/simple"],
+        ),
+        ("pip install --no-index -f ./wheels six==1.0", ["./wheels"]),
+        ("PIP_INDEX_URL=https://a.example.com/simple pip install six==1.0", ["https://a.example.com/simple"]),
+        ("pip install -i $INDEX six==1.0", [None]),  # known only at run time
+        ("uv pip install --default-index https://a.example.com/simple six==1.0", ["https://a.example.com/simple"]),
+        ("uv pip install --index https://b.example.com/simple six==1.0", ["https://b.example.com/simple"]),
+        # A direct reference keeps its own source whatever the index.
+        ("pip install -i https://a.example.com/simple 'w @ git+https://g.example.com/w@v1'", ["git+https://g.example.com/w"]),
+        ("pip install -i https://tok@a.example.com/simple six==1.0", ["https://***@a.example.com/simple"]),
+    ],
+)
+def test_where_an_install_takes_its_packages_from(tmp_path: Path, command: str, sources: list[str | None]) -> None:
+    loaded = script(command, 1, context(tmp_path))
+    assert [d.source for d in loaded.declarations] == sources
+
+
+def test_a_requirements_file_naming_its_index_keeps_it(tmp_path: Path) -> None:
+    write(tmp_path / "req.txt", "--index-url https://file.example.com/simple\nsix==1.0\n")
+    write(tmp_path / "plain.txt", "idna==3.10\n")
+    loaded = script("pip install -i https://cli.example.com/simple -r req.txt -r plain.txt", 1, context(tmp_path))
+    assert {d.name: d.source for d in loaded.declarations} == {
+        "six": "https://file.example.com/simple",
+        "idna": "https://cli.example.com/simple",
+    }

@@ -130,6 +130,14 @@ def test_a_selector_without_a_repository_matches_that_service_in_every_repositor
          '"version": "1", "kind": "wheel", "groups": [], "marker": null, "path": "r.txt", "line": 1}]}]}',
          "services[0].packages[0]: kind: unknown kind 'wheel'"),
         ('{"schema": "envguard.inventory/1", "repository": {"name": "a/b"}, "services": []}', "repository.name"),
+        ('{"schema": "envguard.inventory/1", "services": [{"name": "x", "path": ".", "packages": [{"name": "a", '
+         '"version": "1", "kind": "registry", "groups": [], "marker": null, "path": "r.txt", "line": 1, '
+         '"hashed": "yes"}]}]}',
+         "services[0].packages[0]: hashed: unexpected a string"),
+        ('{"schema": "envguard.inventory/1", "services": [{"name": "x", "path": ".", "packages": [{"name": "a", '
+         '"version": "1", "kind": "registry", "groups": [], "marker": null, "path": "r.txt", "line": 1, '
+         '"source": 7}]}]}',
+         "services[0].packages[0]: source: unexpected a number"),
     ],
 )
 def test_a_bad_artifact_is_one_line_and_the_others_are_still_checked(
@@ -203,3 +211,26 @@ def test_diff_reads_a_one_service_artifact_as_that_service(
     assert from_artifacts["changes"] == from_checkouts["changes"] and from_artifacts["changes"]
     assert main(["diff", str(organisation / "payments-repo.json"), str(search_artifact)]) == 2
     assert "holds several (billing, orders, payments)" in capsys.readouterr().err
+
+
+def test_sources_and_hashes_travel_in_the_artifact_and_older_artifacts_still_read(tmp_path: Path) -> None:
+    from envguard.inventory import load_inventory
+    from envguard.org.artifacts import read_artifact
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "uv" / "sources"
+    shutil.copytree(fixture, tmp_path / "repo")
+    artifact = tmp_path / "repo.json"
+    assert main(["inventory", str(tmp_path / "repo"), "--format", "json", "--no-cache", "-o", str(artifact)]) == 0
+    (service,) = read_artifact(artifact, "repo.json").services
+    (loaded,) = load_inventory([tmp_path / "repo"]).services
+    assert service.packages == loaded.packages
+    assert {p.name: (p.source, p.hashed) for p in service.packages}["six"] == ("https://pypi.internal.example.com/simple", True)
+    document = json.loads(artifact.read_text(encoding="utf-8"))
+    for package in document["services"][0]["packages"]:
+        del package["source"], package["hashed"]
+    for declaration in document["services"][0]["declarations"]:
+        del declaration["source"]
+    artifact.write_text(json.dumps(document), encoding="utf-8")
+    (older,) = read_artifact(artifact, "repo.json").services
+    assert {(p.source, p.hashed) for p in older.packages} == {(None, None)}
+    assert [p.name for p in older.packages] == [p.name for p in loaded.packages]
