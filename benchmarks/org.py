@@ -83,6 +83,9 @@ def artifact(index: int, packages: int, rng: random.Random, spread: str = "reali
     names = ["pytest", *PLUGINS[: 1 + index % len(PLUGINS)]]
     names += [f"lib-{n:04d}" for n in rng.sample(range(POOL), packages - len(names))]
     entries = []
+    # Where the entries come from, as `envguard inventory` writes it: a lock names its index and
+    # records hashes, a requirements file without --index-url and --hash neither.
+    source, hashed = ("https://pypi.org/simple", True) if fmt != "requirements" else (None, False)
     for line, name in enumerate(names, start=1):
         entries.append({
             "name": name,
@@ -93,6 +96,8 @@ def artifact(index: int, packages: int, rng: random.Random, spread: str = "reali
             "path": lock,
             "line": line * 9,
             "specifier": None,
+            "source": source,
+            "hashed": hashed,
         })
     return {
         "schema": "envguard.inventory/1",
