@@ -37,6 +37,7 @@ from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, LocalProject, Package, normalize
+from envguard.sources import _origin
 from envguard.sources._text import read_bytes
 
 # pip's `(^|\s+)#.*$`; the look-behind tries `\s+` only where a run of whitespace starts, which
@@ -188,6 +189,11 @@ class _Reader:
     texts: dict[tuple[str, int], str] | None = None
     # Whether pip would install in hash-checking mode: some line has --hash or --require-hashes.
     hashed: bool = False
+    # The index options of every file read (pip applies them to the whole install, wherever
+    # they are written): the last --index-url, every --extra-index-url and --find-links.
+    index_url: str | None = None
+    extra_indexes: list[str] = field(default_factory=list)
+    no_index: bool = False
 
 
 def _reader(path: Path, shown: str, allow_outside_root: bool, texts: dict[tuple[str, int], str] | None) -> _Reader:
@@ -205,7 +211,7 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
     reader = _reader(path, shown, allow_outside_root, None)
     _read_file(reader, path, shown, _file_group(shown) or MAIN, constraint=False)
     return Loaded(
-        packages=_merge(reader.packages),
+        packages=_merge(_with_indexes(reader)),
         included=tuple(reader.included),
         warnings=tuple(reader.warnings),
         local_projects=tuple(reader.local_projects),
@@ -261,7 +267,8 @@ def requested_words(
 def _requested(reader: _Reader) -> Requested:
     assert reader.texts is not None
     texts = reader.texts
-    entries = tuple((package, texts.get((package.path, package.line), package.name)) for package in reader.packages)
+    packages = _with_indexes(reader)
+    entries = tuple((package, texts.get((package.path, package.line), package.name)) for package in packages)
     return Requested(
         entries,
         tuple(reader.constraints),
@@ -347,7 +354,8 @@ def _read_file(reader: _Reader, path: Path, shown: str, group: str, constraint: 
             if reader.texts is not None:
                 reader.texts[(shown, number)] = line.requirement
             _note_ignored(reader, line, shown, per_requirement=True)
-            _requirement(reader, line.requirement, shown, number, group, constraint)
+            hashed = any(name == "--hash" for _, name, _ in line.options)
+            _requirement(reader, line.requirement, shown, number, group, constraint, hashed)
         elif editables:
             # pip reads a line with -e as an editable one: of its requirement part, if it has one.
             value = line.requirement or editables[0]
@@ -357,8 +365,35 @@ def _read_file(reader: _Reader, path: Path, shown: str, group: str, constraint: 
             _editable(reader, value, shown, number, group, constraint)
         else:
             _note_ignored(reader, line, shown, per_requirement=False)
+            _index_options(reader, line)
             _follow_include(reader, line, path, shown, group)
     reader.stack.pop()
+
+
+def _index_options(reader: _Reader, line: _Line) -> None:
+    for _, name, value in line.options:
+        if name == "--index-url":
+            reader.index_url = value
+        elif name in ("--extra-index-url", "--find-links"):
+            reader.extra_indexes.append(value)
+        elif name == "--no-index":
+            reader.no_index = True
+
+
+def _with_indexes(reader: _Reader) -> list[Package]:
+    """The packages read, each index entry with the indexes the files name (Package.source).
+
+    pip takes an index entry from whichever of them offers the best version; a file naming no
+    index leaves it to pip's configuration (PyPI by default), which the file does not say.
+    """
+    indexes = [] if reader.no_index or reader.index_url is None else [reader.index_url]
+    source = _origin.any_of(indexes + reader.extra_indexes)
+    if source is None:
+        return reader.packages
+    return [
+        dataclasses.replace(package, source=source) if package.kind is Kind.REGISTRY else package
+        for package in reader.packages
+    ]
 
 
 def _parse_line(content: str, number: int, shown: str) -> _Line:
@@ -649,8 +684,11 @@ def _file_path(link: _Link, shown: str, number: int) -> str:
     return link.path
 
 
-def _requirement(reader: _Reader, text: str, shown: str, number: int, group: str, constraint: bool) -> None:
-    """A requirement line, read as pip's parse_req_from_line and InstallRequirement read it."""
+def _requirement(
+    reader: _Reader, text: str, shown: str, number: int, group: str, constraint: bool, hashed: bool | None = None
+) -> None:
+    """A requirement line, read as pip's parse_req_from_line and InstallRequirement read it;
+    `hashed`: whether the line has --hash (None: a command line's requirement)."""
     # The marker goes first, at "; " after a URL (which may contain ";") else at ";".
     separator = "; " if _pip_is_url(text, shown, number) else ";"
     name, found, marker_text = text.partition(separator)
@@ -663,11 +701,11 @@ def _requirement(reader: _Reader, text: str, shown: str, number: int, group: str
         link, has_extras = _local(reader, name, shown, number)
         kind = Kind.PATH if link is not None and _probe(link.path) == "dir" else Kind.URL
     if link is None:
-        package = _named(name, marker, shown, number, group, constraint)
+        package = _named(name, marker, shown, number, group, constraint, hashed)
     else:
         if link.scheme == "file" and "../" in link.url:
             link = _local_link(os.path.normpath(os.path.join(reader.anchor, link.path)))
-        package = _linked(reader, name, link, kind, has_extras, marker, shown, number, group, constraint)
+        package = _linked(reader, name, link, kind, has_extras, marker, shown, number, group, constraint, hashed)
     (reader.constraints if constraint else reader.packages).append(package)
 
 
@@ -718,6 +756,7 @@ def _linked(
     number: int,
     group: str,
     constraint: bool,
+    hashed: bool | None,
 ) -> Package:
     """A URL, archive or directory: named by a wheel's file name, else by #egg=, else unnamed."""
     version = None
@@ -738,7 +777,23 @@ def _linked(
             name = _project_name(reader, directory, shown, number, label=written)
         else:
             name = _sdist_name(written, link, shown, number)
-    return Package(normalize(name), version, kind, (group,), marker, shown, number)
+    source = source_of(_without_extras(written).rstrip())
+    return Package(normalize(name), version, kind, (group,), marker, shown, number, None, source, _hashes(kind, hashed))
+
+
+def _hashes(kind: Kind, hashed: bool | None) -> bool | None:
+    """Package.hashed: only what pip downloads (an index or archive URL) is checked by hash."""
+    return hashed if kind is Kind.REGISTRY or kind is Kind.URL else None
+
+
+def source_of(url: str) -> str:
+    """Package.source of a direct reference: a VCS or archive URL, a file: URL or a path."""
+    lowered = url.lower()
+    if lowered.startswith(_VCS_PREFIXES):
+        return _origin.vcs(url)
+    if lowered.partition(":")[0] in ("http", "https", "ftp"):
+        return _origin.archive(url)
+    return _origin.path(url)
 
 
 def _wheel_pin(link: _Link, shown: str, number: int) -> tuple[str, str]:
@@ -761,7 +816,9 @@ def _sdist_name(written: str, link: _Link, shown: str, number: int) -> str:
         raise SourceError(shown, number, message) from None
 
 
-def _named(body: str, marker: str | None, shown: str, number: int, group: str, constraint: bool) -> Package:
+def _named(
+    body: str, marker: str | None, shown: str, number: int, group: str, constraint: bool, hashed: bool | None
+) -> Package:
     try:
         requirement = _parsed_requirement(body)
     except InvalidRequirement as exc:
@@ -773,11 +830,15 @@ def _named(body: str, marker: str | None, shown: str, number: int, group: str, c
         link = _link(requirement.url, shown, number)
         if link.scheme == "file":
             _file_path(link, shown, number)
-        return Package(name, None, url_kind(requirement.url), (group,), marker, shown, number)
+        kind = url_kind(requirement.url)
+        source = source_of(requirement.url)
+        return Package(name, None, kind, (group,), marker, shown, number, None, source, _hashes(kind, hashed))
     specifiers = list(requirement.specifier)
     if len(specifiers) == 1 and _is_exact(specifiers[0].operator, specifiers[0].version):
-        return Package(name, specifiers[0].version, Kind.REGISTRY, (group,), marker, shown, number)
-    return Package(name, None, Kind.REGISTRY, (group,), marker, shown, number, specifier=_specifier_text(body))
+        return Package(name, specifiers[0].version, Kind.REGISTRY, (group,), marker, shown, number, hashed=hashed)
+    return Package(
+        name, None, Kind.REGISTRY, (group,), marker, shown, number, specifier=_specifier_text(body), hashed=hashed
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -813,8 +874,10 @@ def _editable(reader: _Reader, value: str, shown: str, number: int, group: str, 
         name: str | None = direct.name
         link = _link(direct.url, shown, number)
         marker = _normal_marker(str(direct.marker)) if direct.marker else None
+        source = source_of(direct.url)
     else:
         without_extras, _ = _strip_extras(value, shown, number)
+        source = source_of(without_extras)
         if _probe(os.path.join(reader.anchor, without_extras)) == "dir":
             link = _local_link(os.path.normpath(os.path.join(reader.anchor, without_extras)))
         elif without_extras.lower().startswith("file:"):
@@ -823,6 +886,7 @@ def _editable(reader: _Reader, value: str, shown: str, number: int, group: str, 
             url = value
             backend = next((b for b in _VCS_BACKENDS if url.lower().startswith(f"{b}:")), None)
             link = _link(f"{backend}+{url}" if backend else url, shown, number)
+            source = source_of(link.url)
         name = link.egg
     is_file = link.url.startswith("file:")
     if link.scheme not in _VCS_SCHEMES and not is_file:
@@ -844,7 +908,7 @@ def _editable(reader: _Reader, value: str, shown: str, number: int, group: str, 
         extras = tuple(sorted(direct.extras)) if direct is not None and direct.url else _extras_of(value)
         if extras:
             _install_extras(reader, directory, extras, value, shown, number)
-    reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), marker, shown, number))
+    reader.packages.append(Package(normalize(name), None, Kind.EDITABLE, (group,), marker, shown, number, source=source))
 
 
 def _refuse_outside_root(reader: _Reader, reached: str, target: str, what: str, shown: str, number: int) -> None:
