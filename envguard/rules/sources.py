@@ -40,16 +40,25 @@ _Judge = Callable[[Entry], "str | None"]
 
 def source_findings(service: Service, policy: Policy) -> Iterator[Finding]:
     sources = policy.sources
-    checks = _Checks(policy)
     entries: list[Entry] = [p for p in service.packages if p.is_third_party]
     entries.extend(d for d in service.declarations if d.is_third_party)
     if not entries:
         return
-    yield from _grouped(service, "source-not-allowed", checks.not_allowed, entries, sources.severity_of("source-not-allowed"))
+    checks = _Checks(policy)
+    # The default policy restricts nothing but insecure sources: most runs judge only those, and
+    # only the few distinct sources a service's entries share.
+    restricted = sources.indexes is not None or not all(
+        allowed is True for allowed in (sources.allow_vcs, sources.allow_url, sources.allow_path)
+    )
+    if restricted:
+        yield from _grouped(service, "source-not-allowed", checks.not_allowed, entries, sources.severity_of("source-not-allowed"))
     if sources.require_hashes:
         unhashed = [p for p in service.packages if p.hashed is False and p.is_third_party]
         yield from _hash_missing(service, unhashed, sources.severity_of("hash-missing"))
-    yield from _grouped(service, "insecure-index", checks.insecure, entries, sources.severity_of("insecure-index"))
+    insecure = {source for source in {e.source for e in entries} if source is not None and checks.insecure_source(source)}
+    if insecure:
+        exposed = [e for e in entries if e.source in insecure]
+        yield from _grouped(service, "insecure-index", checks.insecure, exposed, sources.severity_of("insecure-index"))
 
 
 # --------------------------------------------------------------------------- judging one source
@@ -124,9 +133,9 @@ class _Checks:
 
     def insecure(self, entry: Entry) -> str | None:
         """What is insecure about where `entry` comes from, or None."""
-        source = entry.source
-        if source is None:
-            return None
+        return None if entry.source is None else self.insecure_source(entry.source)
+
+    def insecure_source(self, source: str) -> str | None:
         if source not in self._insecure:
             self._insecure[source] = _insecurity(source)
         return self._insecure[source]
