@@ -63,7 +63,7 @@ class Package:
     specifier: str | None = None
     # Where the record says the entry comes from, credentials masked (envguard.redact): the index
     # URL of a registry entry (None when the record does not say: pip freeze, a requirements file
-    # without --index-url, pdm.lock), else the VCS URL (`git+https://host/repo`, without the
+    # without --index-url), else the VCS URL (`git+https://host/repo`, without the
     # revision), the archive URL or the local path, as envguard.sources._origin spells them.
     # Loaders share one string per distinct value: an organisation holds 600,000 entries.
     source: str | None = None

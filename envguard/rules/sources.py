@@ -5,7 +5,7 @@
   `allow-path` does not let through. An entry the installer may take from several indexes
   (`--extra-index-url`) is judged by each of them: any one not allowed lets a package in from it.
   An index entry whose record does not say where it comes from (pip freeze, a requirements file
-  naming no index, pdm.lock) is not judged: pip's configuration decides, not the file.
+  naming no index) is not judged: pip's configuration decides, not the file.
 * hash-missing (EG602): with `require-hashes`, a record entry downloaded from an index or a URL
   whose record holds no hash (`Package.hashed is False`); formats that cannot hold hashes (a
   freeze, pip list, conda) are not judged.

@@ -6,6 +6,9 @@ lock does not say whether a group is an extra or a dev group. Without either key
 covers one group only (`metadata.groups`) puts every package in it; otherwise the groups are
 unknown, ().
 
+pdm.lock does not say which index a package came from: the project's `[[tool.pdm.source]]` do,
+so an index entry's source is read from the pyproject.toml beside the lock (see `_Indexes`).
+
 pdm writes one entry per extras combination of a package (`coverage` and `coverage[toml]`); such
 entries, same name, version, marker and kind, become one package with the union of their groups,
 at the line of the first.
@@ -13,8 +16,9 @@ at the line of the first.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
+import fnmatch
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from envguard.errors import SourceError
@@ -33,9 +37,10 @@ def load(path: Path, shown: str) -> Loaded:
     names = [table.get("name") for table in tables]
     lines = _toml.entry_lines(text, "package", len(tables), [n if isinstance(n, str) else "" for n in names], headers)
     lock_groups, warnings = _metadata(data, text, shown)
+    indexes = _Indexes.of_project(path, shown)
     merged: dict[tuple[str, str | None, str | None, Kind], Package] = {}
     for table, line in zip(tables, lines):
-        package = _package(table, line, lock_groups, shown)
+        package = _package(table, line, lock_groups, indexes, shown)
         key = (package.name, package.version, package.marker, package.kind)
         first = merged.get(key)
         if first is not None:
@@ -64,7 +69,67 @@ def _normalize_groups(groups: list[str]) -> tuple[str, ...]:
     return tuple(sorted({MAIN if group == "default" else normalize(group) for group in groups}))
 
 
-def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], shown: str) -> Package:
+@dataclass(frozen=True)
+class _Source:
+    url: str
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Indexes:
+    """The project's `[[tool.pdm.source]]` (PyPI first unless a source named `pypi` replaces it),
+    selected per package as pdm selects them: a source with `include_packages` serves only the
+    packages they match, and those only from such sources; `exclude_packages` takes a package
+    out of a source."""
+
+    sources: tuple[_Source, ...]
+
+    @classmethod
+    def of_project(cls, lock: Path, shown: str) -> _Indexes | None:
+        """The sources of the pyproject.toml beside `lock`; None when there is none to read (the
+        lock then says nothing of indexes; the freshness check reports a broken pyproject)."""
+        pyproject = lock.parent / "pyproject.toml"
+        if not pyproject.is_file():
+            return None
+        pyproject_shown = str(PurePosixPath(shown).parent / "pyproject.toml")
+        try:
+            data = _toml.parse_toml(_text.read_text(pyproject, pyproject_shown), pyproject_shown)
+        except SourceError:
+            return None
+        tool = data.get("tool")
+        pdm = tool.get("pdm") if isinstance(tool, dict) else None
+        tables = pdm.get("source", []) if isinstance(pdm, dict) else []
+        sources: dict[str, _Source] = {"pypi": _Source(_origin.PYPI, (), ())}
+        for table in tables if isinstance(tables, list) else ():
+            if not isinstance(table, dict) or not isinstance(table.get("url"), str):
+                continue
+            name = table.get("name")
+            key = name if isinstance(name, str) else f"#{len(sources)}"
+            sources[key] = _Source(
+                _origin.index(table["url"]), _globs(table.get("include_packages")), _globs(table.get("exclude_packages"))
+            )
+        return cls(tuple(sources.values()))
+
+    def source(self, name: str) -> str | None:
+        def matches(patterns: tuple[str, ...]) -> bool:
+            return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+        chosen = [s for s in self.sources if matches(s.include)]
+        if not chosen:
+            chosen = [s for s in self.sources if not s.include]
+        return _origin.any_of([s.url for s in chosen if not matches(s.exclude)])
+
+
+def _globs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(normalize(item) if "*" not in item and "?" not in item else item.lower() for item in value if isinstance(item, str))
+
+
+def _package(
+    table: dict[str, Any], line: int, lock_groups: tuple[str, ...], indexes: _Indexes | None, shown: str
+) -> Package:
     raw_name = table.get("name")
     if not isinstance(raw_name, str) or not raw_name.strip():
         raise SourceError(shown, line, "package without a `name`")
@@ -78,6 +143,8 @@ def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], sho
     marker = table.get("marker")
     if marker is not None and not isinstance(marker, str):
         raise SourceError(shown, line, f"`marker` of package `{raw_name}` is not a string")
+    if kind is Kind.REGISTRY and indexes is not None:
+        source = indexes.source(normalize(raw_name))
     return Package(
         name=normalize(raw_name),
         version=version,
@@ -86,7 +153,6 @@ def _package(table: dict[str, Any], line: int, lock_groups: tuple[str, ...], sho
         marker=marker or None,
         path=shown,
         line=line,
-        # pdm.lock does not say which index a package came from: its pyproject's sources do.
         source=source,
         hashed=_hashed(table.get("files")) if kind in (Kind.REGISTRY, Kind.URL) else None,
     )

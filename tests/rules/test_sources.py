@@ -58,8 +58,8 @@ def _copy(name: str, tmp_path: Path) -> Path:
             [("acme-local", 3), ("acme-widgets", 17), ("idna", 33), ("iniconfig", 48), ("six", 63)],
         ),
         ("pipenv/sources", "Pipfile.lock", [("acme-widgets", 24), ("six", 37)]),
-        # pdm.lock does not say which index six came from: only the direct references are judged.
-        ("pdm/sources", "pdm.lock", [("acme-local", 13), ("acme-widgets", 20)]),
+        # pdm.lock says no index: the pyproject's sources do (six from the internal one, idna from PyPI).
+        ("pdm/sources", "pdm.lock", [("acme-local", 13), ("acme-widgets", 20), ("idna", 29), ("six", 40)]),
         ("pip-tools/sources", "requirements.txt", [("acme-widgets", 12), ("idna", 14), ("six", 18)]),
     ],
 )

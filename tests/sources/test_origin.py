@@ -110,14 +110,43 @@ def test_pipfile_lock_without_index_takes_the_first_source(tmp_path: Path) -> No
     assert [p.source for p in pipfile.load(path, "Pipfile.lock").packages] == ["https://pypi.org/simple"]
 
 
-def test_pdm_lock_says_no_index() -> None:
+def test_pdm_indexes_come_from_the_pyproject_sources() -> None:
+    """pdm.lock says no index; `[[tool.pdm.source]] include_packages = ["six"]` sends six to the
+    internal index only, and everything else to PyPI, which no source replaces here."""
     path = FIXTURES / "pdm" / "sources" / "pdm.lock"
     assert _rows(pdm.load(path, "pdm.lock").packages) == {
         "acme-local": ("path", "./libs/acme-local", None),
         "acme-widgets": ("vcs", WIDGETS + ".git", None),
-        "idna": ("registry", None, True),
-        "six": ("registry", None, True),
+        "idna": ("registry", "https://pypi.org/simple", True),
+        "six": ("registry", INTERNAL, True),
     }
+    # A source named pypi replaces PyPI.
+    replaced = pdm.load(FIXTURES / "pdm" / "groups-lock45" / "pdm.lock", "pdm.lock").packages
+    assert {p.source for p in replaced} == {PYPI}
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ("", "https://pypi.org/simple"),
+        ('[[tool.pdm.source]]\nname = "extra"\nurl = "https://x.example.com/simple"\n', "https://pypi.org/simple https://x.example.com/simple"),
+        ('[[tool.pdm.source]]\nname = "x"\nurl = "https://x.example.com/simple"\ninclude_packages = ["s*"]\n', "https://x.example.com/simple"),
+        ('[[tool.pdm.source]]\nname = "x"\nurl = "https://x.example.com/simple"\ninclude_packages = ["other"]\n', "https://pypi.org/simple"),
+        ('[[tool.pdm.source]]\nname = "x"\nurl = "https://x.example.com/simple"\nexclude_packages = ["six"]\n', "https://pypi.org/simple"),
+    ],
+)
+def test_pdm_sources_select_indexes_per_package(tmp_path: Path, sources: str, expected: str) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n' + sources, encoding="utf-8")
+    lock = tmp_path / "pdm.lock"
+    lock.write_text('[metadata]\nlock_version = "4.5.0"\n\n[[package]]\nname = "six"\nversion = "1.17.0"\n', encoding="utf-8")
+    (package,) = pdm.load(lock, "pdm.lock").packages
+    assert package.source == expected
+
+
+def test_pdm_lock_without_a_pyproject_says_no_index(tmp_path: Path) -> None:
+    lock = tmp_path / "pdm.lock"
+    lock.write_text('[metadata]\nlock_version = "4.5.0"\n\n[[package]]\nname = "six"\nversion = "1.17.0"\n', encoding="utf-8")
+    assert [p.source for p in pdm.load(lock, "pdm.lock").packages] == [None]
 
 
 def test_pip_compile_with_two_indexes() -> None:
