@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
-from envguard.model import Package, Service, normalize
+from envguard.model import Kind, Package, Service, normalize
 from envguard.pytest_config import PytestConfig
 
 Reason = Literal["name", "knowledge-base", "policy"]
@@ -75,13 +75,14 @@ def detect_plugins(service: Service, also_plugins: frozenset[str], config: Pytes
     """Plugins in the service's records plus those its pytest configuration loads or blocks, sorted by name."""
     # Sorting only what is used, not every package: a service holds hundreds, and comparing
     # frozen dataclasses field by field was most of this function's time.
-    third_party = [package for package in service.packages if package.is_third_party]
     # Most packages are no plugin by name alone: ask plugin_reason only about the others.
     candidates = _candidates(also_plugins)
+    local = Kind.LOCAL_PROJECT
     found = [
         (p, reason)
-        for p in third_party
+        for p in service.packages
         if (p.name.startswith(_PREFIX) or p.name in candidates)
+        and p.kind is not local
         and (reason := plugin_reason(p.name, p.version, also_plugins))
     ]
     uses = [PluginUse(p, p.name, reason, p.path, p.line) for p, reason in sorted(found, key=_first)]
@@ -90,7 +91,7 @@ def detect_plugins(service: Service, also_plugins: frozenset[str], config: Pytes
 
     # Every record of each distribution: a lock forked by markers holds several versions of one.
     present: dict[str, list[Package]] = {}
-    for package in third_party:
+    for package in (p for p in service.packages if p.is_third_party):
         present.setdefault(package.name, []).append(package)
 
     for arg in config.plugin_args:

@@ -40,16 +40,20 @@ _Judge = Callable[[Entry], "str | None"]
 
 def source_findings(service: Service, policy: Policy) -> Iterator[Finding]:
     sources = policy.sources
-    entries: list[Entry] = [p for p in service.packages if p.is_third_party]
-    entries.extend(d for d in service.declarations if d.is_third_party)
-    if not entries:
-        return
     checks = _Checks(policy)
     # The default policy restricts nothing but insecure sources: most runs judge only those, and
     # only the few distinct sources a service's entries share.
     restricted = sources.indexes is not None or not all(
         allowed is True for allowed in (sources.allow_vcs, sources.allow_url, sources.allow_path)
     )
+    if not restricted and not sources.require_hashes:
+        distinct = {p.source for p in service.packages} | {d.source for d in service.declarations}
+        if not any(source is not None and checks.insecure_source(source) for source in distinct):
+            return
+    entries: list[Entry] = [p for p in service.packages if p.is_third_party]
+    entries.extend(d for d in service.declarations if d.is_third_party)
+    if not entries:
+        return
     if restricted:
         yield from _grouped(service, "source-not-allowed", checks.not_allowed, entries, sources.severity_of("source-not-allowed"))
     if sources.require_hashes:
