@@ -7,12 +7,13 @@ writes --repositories artifacts (`envguard.inventory/1`, seed 0) of one service 
 --packages locked entries drawn from a pool shared across the organisation, pytest and a few
 approved plugins among them, versions spread as --spread says (most repositories on one version and
 some behind, or the worst case where nearly every package drifts everywhere), and then
-times, median of --repeat:
+times, --repeat times in turn (after one run of each not counted):
 
   floor   `json.load` of every artifact, one process, nothing else
   check   `envguard check --no-cache --format json --output /dev/null ARTIFACT...`
 
-and prints the ratio and the peak resident memory of the check (Linux). Issue 13's target: the
+and prints the medians, the median (min-max) of the ratios run by run, and the peak resident
+memory of the check (Linux). Issue 13's target: the
 check within 4 x the floor, at most 1 GB.
 """
 
@@ -149,23 +150,30 @@ def main() -> int:
     )
     files = [str(p) for p in paths]
     megabytes = sum(p.stat().st_size for p in paths) / 2**20
-    floors = []
-    for _ in range(args.repeat):
+    check = [*shlex.split(args.envguard), "check", "--no-cache", "--format", "json", "--output", "/dev/null", *files]
+    floors, runs = [], []
+    # In turn, after one run of each not counted: a shared machine's speed drifts within minutes,
+    # and the ratio of neighbouring runs carries little of that drift.
+    for index in range(args.repeat + 1):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", FLOOR, *files], check=True)
-        floors.append(time.perf_counter() - start)
-    check = [*shlex.split(args.envguard), "check", "--no-cache", "--format", "json", "--output", "/dev/null", *files]
-    runs = [timed(check) for _ in range(args.repeat)]
+        floor_seconds = time.perf_counter() - start
+        run = timed(check)
+        if index:
+            floors.append(floor_seconds)
+            runs.append(run)
     codes = {code for _, code, _ in runs}
     if not codes <= {0, 1}:
         print(f"envguard check exited {codes}", file=sys.stderr)
         return 2
     floor = statistics.median(floors)
     seconds = statistics.median(t for t, _, _ in runs)
+    ratios = [t / f for (t, _, _), f in zip(runs, floors)]
     peak = max(rss for _, _, rss in runs)
     entries = args.repositories * args.packages
     print(f"{args.repositories} artifacts ({args.spread}), {entries:,} entries, {megabytes:.0f} MB: json.load floor {floor:.2f} s, "
-          f"check {seconds:.2f} s ({seconds / floor:.2f} x floor), peak {peak / 2**20:.0f} MiB")
+          f"check {seconds:.2f} s, check / floor {statistics.median(ratios):.2f} x ({min(ratios):.2f}-{max(ratios):.2f}, "
+          f"run by run), peak {peak / 2**20:.0f} MiB")
     return 0
 
 
