@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -328,6 +329,24 @@ def _installed_extras(
 
 
 def load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnostic], list[Diagnostic]]:
+    """The service `spec` describes, with its errors and warnings; no file outside `root` is read
+    unless the spec allows it (`../` paths are refused by the readers, links here)."""
+    from envguard.sources import _text
+
+    previous = _text.confined_to
+    _text.confined_to = None if spec.allow_outside_root else _resolved(root)
+    try:
+        return _load_service(spec, root)
+    finally:
+        _text.confined_to = previous
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
+
+
+def _load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnostic], list[Diagnostic]]:
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     packages: set[Package] = set()

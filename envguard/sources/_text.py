@@ -14,6 +14,10 @@ MAX_BYTES = 50 * 1024 * 1024
 # Set by envguard.cache while a service loads: told of every file read, its status taken before
 # the read and the bytes read, so that a cache entry knows exactly which content it came from.
 observer: Callable[[Path, os.stat_result, bytes], None] | None = None
+# Set by envguard.inventory while a service loads, unless --allow-outside-root: the resolved
+# workspace root. The readers refuse `../` paths by their text; a symbolic link that leads out of
+# the root is refused here, where every read passes.
+confined_to: Path | None = None
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -32,6 +36,10 @@ def read_text(path: Path, display: str | None = None) -> str:
 
 def read_bytes(path: Path, shown: str) -> bytes:
     """A file's bytes, for a loader that decodes them its own way (requirements files, as pip)."""
+    if confined_to is not None and not _inside(path, confined_to):
+        raise SourceError(
+            shown, None, "a symbolic link to a file outside the workspace root; pass --allow-outside-root to read it"
+        )
     try:
         status = path.stat()
         size = status.st_size
@@ -43,6 +51,16 @@ def read_bytes(path: Path, shown: str) -> bytes:
     if observer is not None:
         observer(path, status, data)
     return data
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except ValueError:
+        return False
+    except OSError:  # a link loop: the read says what is wrong
+        return True
+    return True
 
 
 def decode(data: bytes, shown: str) -> str:
