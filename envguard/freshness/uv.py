@@ -585,7 +585,7 @@ def _check_indexes(context: _Context) -> StaleLock | None:
     for package in _lock_packages(context):
         source = package.get("source", {})
         registry = source.get("registry") if isinstance(source, dict) else None
-        if isinstance(registry, str) and _URL.match(registry) and registry not in allowed:
+        if isinstance(registry, str) and _URL.match(registry) and _strip_credentials(registry) not in allowed:
             name = str(package.get("name"))
             reason = f"the lock takes {name} from {registry}, which is no configured index"
             line = _toml.key_line(context.workspace.text, "tool.uv.index") or _toml.key_line(
@@ -608,7 +608,7 @@ def _requirement_indexes(context: _Context) -> Iterator[str]:
     for entries in tables:
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("index"), str):
-                yield entry["index"]
+                yield _strip_credentials(entry["index"])
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -936,7 +936,8 @@ def _lock_requirement(context: _Context, entry: Any) -> _Req:
         except InvalidSpecifier:
             raise _Undecided from None
         index = entry.get("index")
-        source = ("registry", specifiers, str(index) if index is not None else None)
+        # Compared without credentials, as uv compares indexes (and as the manifest's are read).
+        source = ("registry", specifiers, _strip_credentials(str(index)) if index is not None else None)
     text = _describe(context, name, extras, source, marker if isinstance(marker, str) else None)
     return _Req(name, extras, groups, source, marker if isinstance(marker, str) else None, text)
 

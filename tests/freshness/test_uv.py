@@ -158,3 +158,17 @@ def test_marker_equivalence() -> None:
         "extra == 'Fast' and python_version >= '3.11'", "python_full_version >= '3.11' and extra == 'fast'", lower, None
     )
     assert _markers.equivalent("python_version ~= '3.10'", None, lower, ((4, 0, 0), False))
+
+
+def test_credentials_in_an_index_url_do_not_make_a_fresh_lock_stale(tmp_path: Path) -> None:
+    # uv compares indexes without their credentials: a token in the configured URL, or one an
+    # older lock still holds, is the same index.
+    source = FIXTURES.parent / "uv" / "sources"
+    shutil.copytree(source, tmp_path / "ws")
+    lock, manifest = tmp_path / "ws" / "uv.lock", tmp_path / "ws" / "pyproject.toml"
+    assert uv.load(lock, "uv.lock").stale_locks == ()
+    internal, secret = "https://pypi.internal.example.com/simple", "https://ci:t0ken@pypi.internal.example.com/simple"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace(internal, secret), encoding="utf-8")
+    assert uv.load(lock, "uv.lock").stale_locks == ()
+    lock.write_text(lock.read_text(encoding="utf-8").replace(internal, secret), encoding="utf-8")
+    assert uv.load(lock, "uv.lock").stale_locks == ()
