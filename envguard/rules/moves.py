@@ -44,7 +44,7 @@ class Move:
             return f"pdm update {name} (target {version})"
         if self.tool == "pipenv":
             option = "" if group is None else "--dev " if group == "dev" else f"--categories {group} "
-            return f"pipenv install {option}{name}=={version}"
+            return f"pipenv upgrade {option}{name}=={version}"
         if self.tool == "pip-compile":
             return f"pip-compile --upgrade-package {name}=={version}"
         if self.tool == "edit":

@@ -129,7 +129,7 @@ def test_monorepo_pytest_exact(monorepo: Inventory) -> None:
         "billing: uv lock --upgrade-package pytest==9.2.0",
         "gateway: poetry add --group dev pytest@9.2.0",
         "inventory: pdm update pytest (target 9.2.0)",
-        "notifications: pipenv install --dev pytest==9.2.0",
+        "notifications: pipenv upgrade --dev pytest==9.2.0",
         "orders: poetry add --group dev pytest@9.2.0",
         "reports: set pytest==9.2.0 in services/reports/requirements.txt",
         "runner: pip-compile --upgrade-package pytest==9.2.0",
@@ -160,7 +160,7 @@ def test_monorepo_pytest_cov_same_major(monorepo: Inventory) -> None:
     )
     assert cov.hint.splitlines() == [
         "gateway: poetry add --group dev pytest-cov@7.1.0",
-        "notifications: pipenv install --dev pytest-cov==7.1.0",
+        "notifications: pipenv upgrade --dev pytest-cov==7.1.0",
         "orders: poetry add --group dev pytest-cov@7.1.0",
         "reports: set pytest-cov==7.1.0 in services/reports/requirements.txt",
     ]
@@ -530,7 +530,7 @@ def test_pinned() -> None:
     )
     assert [f.hint for f in findings] == [
         "a: poetry add django@4.2.16",
-        "c: pipenv install django==4.2.16",
+        "c: pipenv upgrade django==4.2.16",
         "e: set django==4.2.16 in e/requirements.txt",
     ]
     assert findings[0].locations == (Location("a/poetry.lock", 1),)
@@ -687,9 +687,9 @@ def test_snap_to_forked_reference_accepts_any_of_its_versions() -> None:
         ("poetry", ("test",), False, "poetry add --group test pytest@8.4.2"),
         ("poetry", ("extra:cov",), False, "poetry add pytest@8.4.2"),
         ("pdm", ("test",), False, "pdm update pytest (target 8.4.2)"),
-        ("pipfile", ("main",), False, "pipenv install pytest==8.4.2"),
-        ("pipfile", ("dev",), False, "pipenv install --dev pytest==8.4.2"),
-        ("pipfile", ("docs",), False, "pipenv install --categories docs pytest==8.4.2"),
+        ("pipfile", ("main",), False, "pipenv upgrade pytest==8.4.2"),
+        ("pipfile", ("dev",), False, "pipenv upgrade --dev pytest==8.4.2"),
+        ("pipfile", ("docs",), False, "pipenv upgrade --categories docs pytest==8.4.2"),
         ("requirements", ("main",), True, "pip-compile --upgrade-package pytest==8.4.2"),
         ("requirements", ("main",), False, "set pytest==8.4.2 in svc/lockfile"),
         ("freeze", (), False, "set pytest==8.4.2 in svc/lockfile"),

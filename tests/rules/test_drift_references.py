@@ -128,7 +128,7 @@ def test_a_constraints_file_means_within_its_pins(tmp_path: Path) -> None:
     assert "pytest-cov 4.1.0 in notifications is outside >=7,<8 in reference image" in cov.message
     # The highest version in use within the range, with the service's own tool.
     assert "Suggested target: 7.1.0." in cov.message
-    assert cov.hint == "notifications: pipenv install --dev pytest-cov==7.1.0"
+    assert cov.hint == "notifications: pipenv upgrade --dev pytest-cov==7.1.0"
 
 
 def test_format_constraints_reads_any_name_as_constraints(tmp_path: Path) -> None:
