@@ -139,9 +139,11 @@ def prepare(
 
 def _artifact_paths(paths: list[Path]) -> list[Path]:
     """`paths` when every one is an inventory artifact; [] when none is."""
+    if not any(path.suffix.lower() == ".json" for path in paths):
+        return []  # a workspace (every pre-commit run): envguard.org is not imported
     from envguard.org.artifacts import is_artifact
 
-    flags = [path.is_file() and is_artifact(path) for path in paths]
+    flags = [is_artifact(path) for path in paths]
     if not any(flags):
         return []
     if not all(flags):

@@ -10,7 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from envguard.errors import SourceError
-from envguard.model import Declaration, Diagnostic, Inventory, LocalProject, Package, Service, Source, StaleLock
+from envguard.model import (
+    MAIN,
+    Declaration,
+    Diagnostic,
+    Inventory,
+    LocalProject,
+    Package,
+    Service,
+    Source,
+    StaleLock,
+    extra_group,
+)
 from envguard.sources import detect
 from envguard.workspace import ServiceSpec, Workspace, discover
 
@@ -310,7 +321,6 @@ def _installed_extras(
     `[project]` dependencies and those extras, where that file declares them. An extra the project
     does not have is a warning, as pip gives one."""
     from envguard.declared import detect as declared_detect
-    from envguard.model import MAIN, extra_group
 
     try:
         path = root / project.pyproject

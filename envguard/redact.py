@@ -51,7 +51,6 @@ def redact(text: str) -> str:
     return text if redacted == text else redacted
 
 
-
 def has_credentials(url: str) -> bool:
     """Whether `url` held credentials (masked by `redact`, or still in it)."""
     found = _USERINFO.search(url)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from envguard.fix.manifests import Request, locker_action, sibling
 from envguard.fix.model import Action
+from envguard.rules.moves import pipenv_category
 
 
 def plan(request: Request) -> Action:
-    group = request.move.group
-    option: tuple[str, ...] = () if group is None else ("--dev",) if group == "dev" else ("--categories", group)
-    command = ("pipenv", "upgrade", *option, f"{request.name}=={request.to}")
+    command = ("pipenv", "upgrade", *pipenv_category(request.move.group), f"{request.name}=={request.to}")
     return locker_action(request, "pipenv", command, [sibling(request, "Pipfile")])

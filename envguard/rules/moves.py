@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from envguard.model import MAIN, Kind, NormalizedName, Package, Service
 
-__all__ = ["Move", "declared_groups", "move_command", "move_of", "named_group", "record_format"]
+__all__ = ["Move", "declared_groups", "move_command", "move_of", "named_group", "pipenv_category", "record_format"]
 
 # Move.tool for each record format a locker writes; requirements files are "pip-compile" when
 # compiled, else edited ("edit"). Any other format has no known way to move it ("relock").
@@ -43,13 +43,17 @@ class Move:
         if self.tool == "pdm":
             return f"pdm update {name} (target {version})"
         if self.tool == "pipenv":
-            option = "" if group is None else "--dev " if group == "dev" else f"--categories {group} "
-            return f"pipenv upgrade {option}{name}=={version}"
+            return " ".join(("pipenv", "upgrade", *pipenv_category(group), f"{name}=={version}"))
         if self.tool == "pip-compile":
             return f"pip-compile --upgrade-package {name}=={version}"
         if self.tool == "edit":
             return f"set {name}=={version} in {self.path}"
         return f"re-lock {self.path} with {name}=={version}"
+
+
+def pipenv_category(group: str | None) -> tuple[str, ...]:
+    """pipenv's option for a Pipfile category: none for the packages, `--dev`, `--categories G`."""
+    return () if group is None else ("--dev",) if group == "dev" else ("--categories", group)
 
 
 def move_of(
