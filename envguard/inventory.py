@@ -315,21 +315,30 @@ def _load_chunk(
 
 
 def _installed_extras(
-    project: LocalProject, root: Path, allow_outside_root: bool, errors: list[Diagnostic], warnings: list[Diagnostic]
+    project: LocalProject,
+    root: Path,
+    read: dict[str, tuple[Declaration, ...]],
+    allow_outside_root: bool,
+    errors: list[Diagnostic],
+    warnings: list[Diagnostic],
 ) -> list[Declaration]:
     """What installing a local project with extras (`-e .[cli,test]`) declares: its pyproject's
     `[project]` dependencies and those extras, where that file declares them. An extra the project
-    does not have is a warning, as pip gives one."""
+    does not have is a warning, as pip gives one. `read` holds the declarations of the pyproject
+    files the service reads anyway (its own): those are not read again."""
     from envguard.declared import detect as declared_detect
 
-    try:
-        path = root / project.pyproject
-        loaded = declared_detect.load("pyproject", path, project.pyproject, allow_outside_root=allow_outside_root)
-    except SourceError as exc:
-        errors.append(Diagnostic(exc.path, exc.line, exc.message))
-        return []
+    declarations = read.get(project.pyproject)
+    if declarations is None:
+        try:
+            path = root / project.pyproject
+            loaded = declared_detect.load("pyproject", path, project.pyproject, allow_outside_root=allow_outside_root)
+        except SourceError as exc:
+            errors.append(Diagnostic(exc.path, exc.line, exc.message))
+            return []
+        declarations = read[project.pyproject] = loaded.declarations
     wanted = {MAIN, *(extra_group(extra) for extra in project.extras)}
-    found = [d for d in loaded.declarations if d.origin == "project" and wanted.intersection(d.groups)]
+    found = [d for d in declarations if d.origin == "project" and wanted.intersection(d.groups)]
     present = {group for d in found for group in d.groups}
     for extra in project.extras:
         if extra_group(extra) not in present:
@@ -389,6 +398,7 @@ def _load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnost
         stale.extend(loaded.stale_locks)
         projects.extend(loaded.local_projects)
     declared: list[Source] = []
+    pyprojects: dict[str, tuple[Declaration, ...]] = {}  # declared pyproject.toml files, as read
     for source in spec.declared:
         from envguard.declared import detect as declared_detect  # only where something declares
 
@@ -403,8 +413,10 @@ def _load_service(spec: ServiceSpec, root: Path) -> tuple[Service, list[Diagnost
         declarations.update(loaded.declarations)
         warnings.extend(loaded.warnings)
         projects.extend(loaded.local_projects)
+        if source.format == "pyproject":
+            pyprojects[source.path] = loaded.declarations
     for project in dict.fromkeys(projects):
-        declarations.update(_installed_extras(project, root, spec.allow_outside_root, errors, warnings))
+        declarations.update(_installed_extras(project, root, pyprojects, spec.allow_outside_root, errors, warnings))
     # A requirements file that another one includes is part of that source, not a source of its own.
     sources = tuple(s for s in read if s.path not in included_elsewhere or len(read) == 1)
     ordered = tuple(sorted(packages, key=package_key))

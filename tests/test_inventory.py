@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from envguard.inventory import attribution, load_inventory
 from envguard.model import Declaration, Kind, NormalizedName
 from tests.kit import BILLING_LOCK, add_service, write
@@ -112,3 +114,21 @@ def test_a_project_outside_the_root_is_refused(tmp_path: Path) -> None:
     inventory = load_inventory([tmp_path / "repo"])
     assert [(e.path, e.line) for e in inventory.errors] == [("app/requirements.txt", 1)]
     assert "outside the workspace root" in inventory.errors[0].message
+
+
+def test_the_service_s_own_pyproject_is_read_once_for_its_extras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from envguard.declared import detect as declared_detect
+
+    write(tmp_path / "app/pyproject.toml", SHARED_PYPROJECT)
+    write(tmp_path / "app/requirements.txt", "-e .[test]\n")
+    reads: list[str] = []
+    load = declared_detect.load
+
+    def counted(fmt: str, path: Path, shown: str, **options: bool) -> object:
+        reads.append(shown)
+        return load(fmt, path, shown, **options)
+
+    monkeypatch.setattr(declared_detect, "load", counted)
+    (app,) = load_inventory([tmp_path]).services
+    assert reads.count("app/pyproject.toml") == 1
+    assert {d.name for d in app.declarations} == {"attrs", "pytest", "pytest-sugar", "mkdocs"}
