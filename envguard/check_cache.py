@@ -102,6 +102,7 @@ class CheckCache:
         # package -> (blob: its members, newer entries of some of them, packed PackageDrift)
         self._packages: dict[str, tuple[Ref | bytes, dict[str, _Packed], _Packed]] = {}
         self._fresh: dict[str, Assessment] = {}
+        self._writer: SealedWriter | None = None  # the next file's, made at the first new blob
         self.discarded: str | None = None  # why an existing cache file was not used
         self._read()
 
@@ -125,7 +126,16 @@ class CheckCache:
         """Drop everything read from the file, and what this run made from it."""
         self._file = None
         self._services, self._kept, self._packages, self._fresh = {}, {}, {}, {}
+        if self._writer is not None:
+            self._writer.discard()
+            self._writer = None
         self.discarded = "a damaged blob"
+
+    def _new(self, data: bytes) -> Ref:
+        """A blob made this run, written to the next file's pack now rather than kept until `save`."""
+        if self._writer is None:
+            self._writer = SealedWriter(self.directory, self._file, self.name)
+        return self._writer.add(data)
 
     def _load(self, blob: Ref | bytes) -> Any:
         try:
@@ -194,7 +204,7 @@ class CheckCache:
             for key, held in assessment.drift.items():
                 new[key] = fresh.setdefault(key, {})[service] = _pack_entries(held)
                 live.setdefault(key, {})[service] = held
-            self._kept[service] = (*self._kept[service][:4], marshal.dumps(new))
+            self._kept[service] = (*self._kept[service][:4], self._new(marshal.dumps(new)))
             previous = self._services.get(service)
             if previous is None:
                 changed.update(new)
@@ -228,7 +238,7 @@ class CheckCache:
                 patches = {**patches, **{service: after for service, (_, after) in moved[package].items()}}
                 if len(patches) > _MAX_PATCHES:
                     members = {**dict(self._load(members_blob)), **patches}
-                    members_blob, patches = marshal.dumps(tuple(sorted(members.items()))), {}
+                    members_blob, patches = self._new(marshal.dumps(tuple(sorted(members.items())))), {}
             packages[package] = (members_blob, patches, packed)
             results[NormalizedName(package)] = kept
         for package in sorted(changed):
@@ -248,7 +258,7 @@ class CheckCache:
             else:
                 result = compare(name, [(s, current.get(s) or _unpack_entries(s, name, held)) for s, held in ordered])
                 packed = _pack_drift(result)
-            packages[package] = (marshal.dumps(ordered), {}, packed)
+            packages[package] = (self._new(marshal.dumps(ordered)), {}, packed)
             results[name] = result
         self._packages = packages
         return {name: results[name] for name in sorted(results)}
@@ -262,7 +272,7 @@ class CheckCache:
 
     def save(self) -> None:
         """Write this run's services and packages; any failure leaves the run without a cache."""
-        writer = SealedWriter(self._file, self.name)
+        writer = self._writer or SealedWriter(self.directory, self._file, self.name)
 
         def put(blob: Ref | bytes) -> Ref:
             return writer.add(blob) if isinstance(blob, bytes) else writer.keep(blob)
@@ -271,6 +281,7 @@ class CheckCache:
             services = {name: (*record[:4], put(record[4])) for name, record in self._kept.items()}
             packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
         except (OSError, ValueError):  # a pack gone or cut short since it was read: compacting fails
+            writer.discard()
             return
         if writer.write(self.directory / f"{self.name}.bin", _MAGIC, (self._context, services, packages)):
             _keep_recent_contexts(self.directory, self.name)

@@ -138,10 +138,11 @@ def _load_services(
             report(index)
 
     record = store is not None
+    shared: dict[object, object] = {}
     for index, result, packed, files in _load_many(specs, todo, root, record, jobs, report):
         if result is None:
             assert packed is not None  # a worker sends its result packed
-            result = cache_module.unpack(packed)
+            result = cache_module.unpack(packed, shared)
         if store is not None and packed is not None and files is not None and not packed[cache_module.ERRORS_AT]:
             # Loads with errors are not kept: a missing include leaves no file to watch.
             store.store(keys[index], packed, files)

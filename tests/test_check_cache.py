@@ -344,6 +344,20 @@ def test_a_damaged_check_cache_is_not_trusted(tmp_path: Path, damage: Any, where
     _same_as_without_cache(root)
 
 
+def test_a_run_that_starts_over_leaves_no_temporary_pack(tmp_path: Path) -> None:
+    """Blobs go to the next pack's temporary file as they are made: the blobs of an evaluation
+    abandoned at a damaged blob must not stay behind beside the ones written afresh."""
+    root = _workspace(tmp_path)
+    _same_as_without_cache(root)
+    _, packs = _cache_files(root)
+    for path in packs:  # every blob
+        path.write_bytes(bytes(path.stat().st_size))
+    _bump_pytest(root)
+    _same_as_without_cache(root)
+    directory = cache_module.default_directory(root) / cache_module.PACKS
+    assert [path.name for path in directory.iterdir() if path.name.startswith(".")] == []
+
+
 def test_a_check_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _workspace(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
@@ -409,9 +423,10 @@ def test_a_pack_that_vanishes_while_compacting_costs_only_the_cache(
     real_keep = cache_module.SealedWriter.keep
 
     def keep_after_the_packs_went(self: Any, ref: Any) -> Any:
-        for pack in (cache_module.default_directory(root) / cache_module.PACKS).glob("*.pack"):
-            pack.unlink()
-        self._source._open.clear()  # as if this run had not opened them yet
+        if ref[0] != self._pack:  # a blob of an earlier run's pack, not one this run wrote
+            for pack in (cache_module.default_directory(root) / cache_module.PACKS).glob("*.pack"):
+                pack.unlink()
+            self._source._open.clear()  # as if this run had not opened them yet
         return real_keep(self, ref)
 
     monkeypatch.setattr(cache_module.SealedWriter, "keep", keep_after_the_packs_went)

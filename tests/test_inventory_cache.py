@@ -5,6 +5,8 @@ Neither may change a result: every test compares against a plain build_inventory
 
 from __future__ import annotations
 
+import io
+import marshal
 import os
 import shutil
 from pathlib import Path
@@ -322,3 +324,48 @@ def test_temporaries_of_a_crashed_write_go_once_no_write_can_own_them(tmp_path: 
     lock.write_text(lock.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     _cached(root)
     assert [path.exists() for path in stale] == [False, False] and fresh.exists()
+
+
+def test_new_blobs_go_to_the_pack_as_they_are_made(tmp_path: Path) -> None:
+    """A cold run writes each service's packages to the pack's temporary file when it stores
+    them, not at the end (memory); the pack only takes its name once the index is written."""
+    root = _workspace(tmp_path)
+    directory = cache_module.default_directory(root)
+    store = cache_module.InventoryCache(directory, root)
+    packed = cache_module.pack((_plain(root).services[0], [], []))
+    keys = [(f"copy {n}",) for n in range(2 * io.DEFAULT_BUFFER_SIZE // len(marshal.dumps(packed)) + 1)]
+    for key in keys:  # more than the file object's buffer holds
+        store.store(key, packed, ())
+    packs = directory / cache_module.PACKS
+    (temporary,) = packs.iterdir()
+    assert temporary.name.startswith(".inventory-") and temporary.stat().st_size > io.DEFAULT_BUFFER_SIZE
+    store.save()
+    (pack,) = packs.iterdir()
+    assert pack.name.endswith(".pack") and not pack.name.startswith(".")
+    assert all(cache_module.InventoryCache(directory, root).lookup(key) is not None for key in keys)
+
+
+def test_a_write_that_cannot_be_sealed_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    directory = cache_module.default_directory(root)
+    store = cache_module.InventoryCache(directory, root)
+    store.store(("key",), cache_module.pack((_plain(root).services[0], [], [])), ())
+    monkeypatch.setattr(cache_module, "_seal", lambda payload: None)  # no usable key any more
+    store.save()
+    assert list((directory / cache_module.PACKS).iterdir()) == []
+    assert not (directory / cache_module.FILE).exists()
+
+
+def test_loads_unpacked_together_share_equal_values(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    services = _plain(root).services
+    shared: dict[object, object] = {}
+    unpacked = [cache_module.unpack(cache_module.pack((service, [], [])), shared)[0] for service in services]
+    assert unpacked == list(services)
+    versions: dict[str, list[str]] = {}
+    for service in unpacked:
+        for package in service.packages:
+            if package.version is not None:
+                versions.setdefault(package.version, []).append(package.version)
+    repeated = [same for same in versions.values() if len(same) > 1]
+    assert repeated and all(all(v is same[0] for v in same) for same in repeated)
