@@ -23,11 +23,21 @@ unreadable discards the whole cache, which the run then rewrites; a blob that do
 its digest is a miss for its service. Files are written atomically (a temporary file renamed
 over them), and writing never fails a run: a read-only checkout simply has no cache.
 
-The index's checksum is keyed with a secret kept outside the workspace, in the user's cache directory
-(`$XDG_CACHE_HOME/envguard/cache-key`, else `~/.cache/envguard/cache-key`), created on first
-use. A cache file committed to the scanned repository, or copied from another machine, was not
-written with that key and is discarded: otherwise a repository could ship an "inventory" that
-hides its own lockfile's contents. Without a usable key, there is no cache.
+The index's checksum (its seal) is keyed with a secret kept outside the workspace, in the user's
+cache directory (`$XDG_CACHE_HOME/envguard/cache-key`, else `~/.cache/envguard/cache-key`),
+created on first use. A cache file committed to the scanned repository, or copied from another
+machine, was not written with that key and is discarded: otherwise a repository could ship an
+"inventory" that hides its own lockfile's contents. Without a usable key, there is no cache.
+
+Before the seal, the index names the key it was sealed with: a key id, a BLAKE2 of the key that
+does not reveal it. A file of another key id (another user's or machine's cache, a CI cache
+restored without its key, a file of envguard before key ids) is discarded quietly, as it is what
+sharing a cache directory gives. A file of this key id that is not what the key sealed (its seal
+does not match, its content is malformed under a good seal, or a blob does not match the digest
+the index holds) was damaged or forged: it is discarded too, and said in one warning line on
+stderr, `path: warning: what; ignored, the cache is rewritten` (never in a report: a run's
+results are those of `--no-cache`). The run then rewrites the cache, so the next one is quiet;
+when it cannot, the warning says so.
 """
 
 from __future__ import annotations
@@ -51,11 +61,13 @@ except ImportError:  # pragma: no cover - other Python implementations
 from envguard import __version__
 from envguard.model import Declaration, Diagnostic, Kind, Package, Service, Source, StaleLock, trusted_package
 
-SCHEMA = 4  # 2: an index with its blobs in packs; 3: declarations; 4: sources and hashes
+SCHEMA = 5  # 2: an index with its blobs in packs; 3: declarations; 4: sources and hashes; 5: key id
 DIRECTORY = ".envguard-cache"
 FILE = "inventory.bin"
 _MAGIC = b"envguard inventory cache\n"
 _DIGEST_SIZE = 32
+_KEY_ID_SIZE = 16
+_HEADER_SIZE = 16
 # A file modified this close to the moment it was read is verified by hash on every lookup.
 _RACY_NS = 2_000_000_000
 
@@ -98,9 +110,45 @@ def _secret() -> bytes | None:
         return None
 
 
+def _key_id() -> bytes | None:
+    """What names this user's key in a cache file: a hash of it, with its own personalisation so
+    that it is no seal of anything."""
+    secret = _secret()
+    return None if secret is None else blake2b(secret, digest_size=_KEY_ID_SIZE, person=b"envguard key id").digest()
+
+
 def _seal(payload: bytes) -> bytes | None:
     secret = _secret()
     return None if secret is None else blake2b(payload, digest_size=_DIGEST_SIZE, key=secret).digest()
+
+
+def report(root: Path, directory: Path, forged: Forged, rewritten: bool) -> None:
+    """Say that a file of the cache in `directory` was damaged or forged: one warning line on
+    stderr, where the CLI puts a run's diagnostics, and never in a report, which must be the
+    report of a run without the cache."""
+    from envguard.errors import one_line
+    from envguard.workspace import relative
+
+    if rewritten:
+        then = "the cache is rewritten"
+    else:  # then every run says it again: with what to do about it
+        then = f"the cache could not be rewritten: remove {relative(directory, root)}/ or make it writable"
+    print(f"{one_line(relative(forged.path, root))}: warning: {one_line(forged.what)}; ignored, {then}", file=sys.stderr)
+
+
+class Foreign(ValueError):
+    """A cache file sealed with another key than this user's, or by an envguard before key ids:
+    what a shared or restored cache directory holds, discarded without a word."""
+
+
+class Forged(ValueError):
+    """A cache file that names this user's key but is not what the key sealed: damaged or forged,
+    discarded and reported (see `report`)."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(what)
+        self.path = path
+        self.what = what
 
 
 # --------------------------------------------------------------------------- packing
@@ -345,6 +393,10 @@ def _header() -> tuple[Any, ...]:
     )
 
 
+def _header_digest() -> bytes:
+    return digest_of(_header())
+
+
 def _code_fingerprint(package: str = os.path.dirname(os.path.abspath(__file__))) -> bytes:
     """What this envguard's code is: its files' hashes as installed, else their sizes and times.
 
@@ -385,8 +437,11 @@ def _code_fingerprint(package: str = os.path.dirname(os.path.abspath(__file__)))
 
 # --------------------------------------------------------------------------- sealed files
 #
-# A cache is an index file (the magic line, the keyed checksum of the rest, then marshal of
-# (header, content, packs)) and blobs kept in pack files under packs/. The index is small and
+# A cache is an index file (the magic line, the key id, the keyed checksum of the rest, the
+# digest of the header, then marshal of (content, packs)) and blobs kept in pack files under
+# packs/. The header is a digest ahead of the marshal data so that a cache written by another
+# Python, whose marshal format this one may not read, is told apart before it is loaded and
+# discarded quietly rather than found malformed. The index is small and
 # checked whenever it is read. The blobs (packages, drift entries: most of the bytes) are checked
 # against the digest the index holds for each, when one is read: a warm run reads few of them.
 # Pack files are never changed: a run that makes new blobs writes them to one new pack, and
@@ -407,36 +462,47 @@ Ref = tuple[str, int, int, bytes]
 class SealedFile:
     """A cache index as read back: its content, checked, and its blobs, checked when read."""
 
-    def __init__(self, directory: Path, content: Any, packs: dict[str, tuple[int, int]]) -> None:
-        self.directory = directory
+    def __init__(self, path: Path, content: Any, packs: dict[str, tuple[int, int]]) -> None:
+        self.path = path
+        self.directory = path.parent
         self.content = content
         self.packs = packs  # pack name -> (size, bytes the index uses)
         self._open: dict[str, Any] = {}  # pack name -> mmap
 
     @classmethod
     def read(cls, path: Path, magic: bytes) -> SealedFile:
-        """ValueError when the file may not be used; OSError (FileNotFoundError) when it cannot be read."""
+        """The file's content once its seal is checked.
+
+        Foreign when another key (or none) wrote it, Forged when this user's key did not seal
+        what it holds, ValueError when it is another envguard's or Python's; OSError
+        (FileNotFoundError) when it cannot be read.
+        """
         data = path.read_bytes()
-        if not data.startswith(magic):
-            raise ValueError("not an envguard cache file")
         start = len(magic)
-        seal, payload = data[start : start + _DIGEST_SIZE], data[start + _DIGEST_SIZE :]
-        expected = _seal(payload)
-        if expected is None or expected != seal:
-            raise ValueError("not written by this user's envguard (checksum mismatch)")
-        header, content, packs = marshal.loads(payload)
-        if header != _header():
+        key_id = _key_id()
+        if not data.startswith(magic) or key_id is None or data[start : start + _KEY_ID_SIZE] != key_id:
+            raise Foreign("not written with this user's key")
+        start += _KEY_ID_SIZE
+        seal, sealed = data[start : start + _DIGEST_SIZE], data[start + _DIGEST_SIZE :]
+        if _seal(key_id + sealed) != seal:
+            raise Forged(path, "the index does not match its seal")
+        if sealed[:_HEADER_SIZE] != _header_digest():
             raise ValueError("written by another envguard, Python or cache schema")
+        try:
+            content, packs = marshal.loads(sealed[_HEADER_SIZE:])
+        except Exception:  # noqa: BLE001 - whatever marshal makes of it, it is not what was sealed
+            raise Forged(path, "the index is malformed under a good seal") from None
         if type(packs) is not dict:
-            raise ValueError("malformed")
-        return cls(path.parent, content, packs)
+            raise Forged(path, "the index is malformed under a good seal")
+        return cls(path, content, packs)
 
     def blob(self, ref: Ref) -> bytes:
-        """The blob `ref` points to; ValueError or OSError when it is not what was written."""
+        """The blob `ref` points to; Forged when it is not what was written, OSError when its
+        pack is gone (a concurrent run compacted the cache)."""
         pack, offset, length, expected = ref
         data: bytes = self._pack(pack)[offset : offset + length]
         if len(data) != length or digest(data) != expected:
-            raise ValueError("damaged blob")
+            raise Forged(self.directory / PACKS / pack, "a blob does not match the digest its index holds")
         return data
 
     def _pack(self, name: str) -> Any:
@@ -444,10 +510,13 @@ class SealedFile:
         if found is None:
             import mmap
 
-            if name not in self.packs or "/" in name or name.startswith("."):
-                raise ValueError(f"unknown pack {name!r}")
+            if type(name) is not str or name not in self.packs or "/" in name or name.startswith("."):
+                raise Forged(self.path, f"the index names an unknown pack {name!r}")
             with open(self.directory / PACKS / name, "rb") as handle:
-                found = self._open[name] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                try:
+                    found = self._open[name] = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                except ValueError:  # empty: packs are written whole, never empty
+                    raise Forged(self.directory / PACKS / name, "a pack is empty") from None
         return found
 
     def compacting(self) -> bool:
@@ -532,9 +601,9 @@ class SealedWriter:
         sizes = dict(self._source.packs) if self._source is not None else {}
         sizes[self._pack] = (self._size, 0)
         packs = {name: (sizes[name][0], used) for name, used in self._used.items()}
-        payload = marshal.dumps((_header(), content, packs))
-        seal = _seal(payload)
-        if seal is None or self._broken:
+        key_id, sealed = _key_id(), _header_digest() + marshal.dumps((content, packs))
+        seal = None if key_id is None else _seal(key_id + sealed)
+        if key_id is None or seal is None or self._broken:  # no key: no cache
             self.discard()
             return False
         directory = path.parent
@@ -548,7 +617,7 @@ class SealedWriter:
             elif self._parts:
                 (directory / PACKS).mkdir(exist_ok=True)
                 write_atomically(directory / PACKS / self._pack, self._parts)
-            write_atomically(path, [magic, seal, payload])
+            write_atomically(path, [magic, key_id, seal, sealed])
         except OSError:
             self.discard()
             return False
@@ -637,27 +706,37 @@ class InventoryCache:
         self._writer: SealedWriter | None = None  # made at the first store
         self.hits = 0
         self.misses = 0
-        self.discarded: str | None = None  # why an existing cache file was not used
+        self.discarded: str | None = None  # why an existing cache file, or an entry of it, was not used
+        self.forged: Forged | None = None  # the first damage or forgery found, reported by `save`
         self._read()
 
     def _read(self) -> None:
+        path = self.directory / FILE
         try:
-            self._file = SealedFile.read(self.directory / FILE, _MAGIC)
+            self._file = SealedFile.read(path, _MAGIC)
         except FileNotFoundError:
             return
         except OSError as exc:
             self.discarded = f"unreadable: {exc.strerror or exc}"
+            return
+        except Forged as forged:
+            self._forge(forged)
             return
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
             self.discarded = f"{type(exc).__name__}: {exc}"
             self._changed = True  # replace it
             return
         if type(self._file.content) is not dict:
-            self.discarded = "malformed"
-            self._changed = True
+            self._forge(Forged(path, "the index is malformed under a good seal"))
             self._file = None
             return
         self._entries = self._file.content
+
+    def _forge(self, forged: Forged) -> None:
+        self.discarded = f"{type(forged).__name__}: {forged}"
+        if self.forged is None:
+            self.forged = forged
+        self._changed = True  # rewritten without it, so that the next run has nothing to say
 
     def lookup(self, key: Any) -> Result | None:
         self._used.add(key)
@@ -674,7 +753,13 @@ class InventoryCache:
             # Checked now, unpacked only if a later stage reads the packages.
             data = self._blob(rows)
             result = _unpack_deferred(checked, meta, data)
-        except Exception:  # noqa: BLE001 - a damaged entry is a miss
+        except OSError:  # its pack gone: a concurrent run compacted the cache
+            self.misses += 1
+            return None
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the entry is not used
+            malformed = Forged(self.directory / FILE, "an entry of the index is malformed under a good seal")
+            self._forge(exc if isinstance(exc, Forged) else malformed)
+            del self._entries[key]  # else a load with errors, which is not stored, would keep it
             self.misses += 1
             return None
         if checked != files:
@@ -697,6 +782,13 @@ class InventoryCache:
         self._changed = True
 
     def save(self) -> None:
+        """Write the file if this run changed it, and report the damage or forgery found (`forged`)."""
+        self._save()
+        if self.forged is not None:
+            report(self.root, self.directory, self.forged, rewritten=not self._changed)
+            self.forged = None
+
+    def _save(self) -> None:
         """Write the file if this run changed it; any failure leaves the run without a cache.
 
         Entries this run did not look at (services removed, or outside the paths checked this

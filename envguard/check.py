@@ -330,8 +330,8 @@ def evaluate(
 
         try:
             assessments, drifts = _evaluate(inventory, policy, root, target, store, environments)
-        except Damaged:
-            store.forget()
+        except Damaged as damaged:
+            store.forget(damaged)
             assessments, drifts = _evaluate(inventory, policy, root, target, store, environments)
     for assessment in assessments.values():
         errors.extend(assessment.errors)

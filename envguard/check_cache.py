@@ -23,7 +23,9 @@ file, `.envguard-cache/check-<context>.bin`, and the `MAX_CONTEXTS` most recentl
 kept: a pipeline that checks one workspace for several Pythons, or a developer switching policy
 branches, finds its results again instead of emptying the cache on every switch. Storage,
 sealing and discarding work as for the inventory cache: blobs in `.envguard-cache/packs/`,
-`check-<context>-*.pack`, checksummed with the user's key, marshal only. A blob that does not
+`check-<context>-*.pack`, checksummed with the user's key, marshal only. A file of another key
+is discarded quietly; one of this user's key that its seal or its blobs' digests show damaged or
+forged is discarded and reported once, as `envguard.cache.report` says. A blob that does not
 match its digest raises Damaged, and `check.evaluate` starts over without the cache.
 """
 
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envguard import cache
-from envguard.cache import FileRecord, Ref, SealedFile, SealedWriter, check_files, digest_of, recording
+from envguard.cache import FileRecord, Forged, Ref, SealedFile, SealedWriter, check_files, digest_of, recording
 from envguard.model import Diagnostic, Finding, Location, NormalizedName, Service, Severity
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 # A few targets or policies at once (3.10 to 3.13 in one matrix); each file costs a few MB at most.
 MAX_CONTEXTS = 4
 _MAGIC = b"envguard check cache\n"
+_MALFORMED = "the index is malformed under a good seal"
 # Entries that only moved lines are kept beside a package's members blob, up to this many
 # services; then the blob is written anew with them.
 _MAX_PATCHES = 16
@@ -80,7 +83,17 @@ def _canonical(value: object) -> Any:
 
 
 class Damaged(Exception):
-    """A blob the run needed does not hold what the index says: the run starts over without the file."""
+    """A blob the run needed does not hold what the index says: the run starts over without the file.
+
+    `where` is the file at fault when it is not the index (a pack). `quiet` when the pack is
+    gone, which a concurrent run that compacted the cache explains: no damage to report.
+    """
+
+    def __init__(self, what: str, where: Path | None = None, quiet: bool = False) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = where
+        self.quiet = quiet
 
 
 class CheckCache:
@@ -104,32 +117,50 @@ class CheckCache:
         self._fresh: dict[str, Assessment] = {}
         self._writer: SealedWriter | None = None  # the next file's, made at the first new blob
         self.discarded: str | None = None  # why an existing cache file was not used
+        self.forged: Forged | None = None  # the first damage or forgery found, reported by `save`
         self._read()
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"{self.name}.bin"
 
     def _read(self) -> None:
         try:
-            found = SealedFile.read(self.directory / f"{self.name}.bin", _MAGIC)
-            context, services, packages = found.content
+            found = SealedFile.read(self.path, _MAGIC)
         except FileNotFoundError:
+            return
+        except Forged as forged:
+            self._forge(forged)
             return
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
             self.discarded = f"{type(exc).__name__}: {exc}"
             return
+        if type(found.content) is not tuple or len(found.content) != 3:
+            self._forge(Forged(self.path, _MALFORMED))
+            return
+        context, services, packages = found.content
         if context != self._context:
             return  # another policy, target or envguard: nothing in it applies
         if type(services) is not dict or type(packages) is not dict:
-            self.discarded = "malformed"
+            self._forge(Forged(self.path, _MALFORMED))
             return
         self._file, self._services, self._packages = found, services, packages
 
-    def forget(self) -> None:
+    def _forge(self, forged: Forged) -> None:
+        self.discarded = f"{type(forged).__name__}: {forged}"
+        if self.forged is None:
+            self.forged = forged
+
+    def forget(self, damaged: Damaged) -> None:
         """Drop everything read from the file, and what this run made from it."""
         self._file = None
         self._services, self._kept, self._packages, self._fresh = {}, {}, {}, {}
         if self._writer is not None:
             self._writer.discard()
             self._writer = None
-        self.discarded = "a damaged blob"
+        self.discarded = f"a damaged blob: {damaged}"
+        if not damaged.quiet:
+            self._forge(Forged(damaged.where or self.path, damaged.what))
 
     def _new(self, data: bytes) -> Ref:
         """A blob made this run, written to the next file's pack now rather than kept until `save`."""
@@ -144,8 +175,12 @@ class CheckCache:
             if self._file is None:
                 raise ValueError("no cache file")
             return marshal.loads(self._file.blob(blob))
+        except OSError as exc:
+            raise Damaged(str(exc), quiet=True) from exc
+        except Forged as exc:
+            raise Damaged(exc.what, exc.path) from exc
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
-            raise Damaged(str(exc)) from exc
+            raise Damaged(_MALFORMED) from exc
 
     # ----------------------------------------------------------------------- per service
 
@@ -167,8 +202,8 @@ class CheckCache:
                     found = _unpack_assessment(kept[3])
                     self._kept[service.name] = (key, service.fingerprint, files, kept[3], kept[4])
                     return found
-            except Exception:  # noqa: BLE001 - a damaged entry is made again
-                pass
+            except Exception:  # noqa: BLE001 - a malformed entry is made again, and the file rewritten
+                self._forge(Forged(self.path, _MALFORMED))
         with recording(self.root) as recorder:
             found = make()
         for path in watched():
@@ -267,10 +302,17 @@ class CheckCache:
         """A service's packed drift entries per package, as kept."""
         found = self._load(blob)
         if type(found) is not dict:
-            raise Damaged("malformed")
+            raise Damaged(_MALFORMED)
         return found
 
     def save(self) -> None:
+        """Write this run's services and packages, and report the damage or forgery found (`forged`)."""
+        written = self._save()
+        if self.forged is not None:
+            cache.report(self.root, self.directory, self.forged, written)
+            self.forged = None
+
+    def _save(self) -> bool:
         """Write this run's services and packages; any failure leaves the run without a cache."""
         writer = self._writer or SealedWriter(self.directory, self._file, self.name)
 
@@ -282,9 +324,11 @@ class CheckCache:
             packages = {package: (put(members), *rest) for package, (members, *rest) in self._packages.items()}
         except (OSError, ValueError):  # a pack gone or cut short since it was read: compacting fails
             writer.discard()
-            return
-        if writer.write(self.directory / f"{self.name}.bin", _MAGIC, (self._context, services, packages)):
-            _keep_recent_contexts(self.directory, self.name)
+            return False
+        if not writer.write(self.path, _MAGIC, (self._context, services, packages)):
+            return False
+        _keep_recent_contexts(self.directory, self.name)
+        return True
 
 
 def file_name(context: bytes) -> str:
@@ -398,7 +442,7 @@ def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tupl
         packages = [cache.unpack_package((name, *e[4:])) for e in packed]
         return tuple(DriftEntry(service, e[0], p, e[1], e[2], p.version, e[3]) for e, p in zip(packed, packages))
     except Exception as exc:  # noqa: BLE001 - not what _pack_entries wrote
-        raise Damaged(f"malformed entries of {name}") from exc
+        raise Damaged(f"{_MALFORMED} (the entries of {name})") from exc
 
 
 def _pack_diagnostic(d: Diagnostic) -> _Packed:

@@ -358,7 +358,9 @@ def test_a_run_that_starts_over_leaves_no_temporary_pack(tmp_path: Path) -> None
     assert [path.name for path in directory.iterdir() if path.name.startswith(".")] == []
 
 
-def test_a_check_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_check_cache_written_with_another_key_is_discarded_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = _workspace(tmp_path)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
     cache_module._secret.cache_clear()
@@ -367,12 +369,70 @@ def test_a_check_cache_written_with_another_key_is_discarded(tmp_path: Path, mon
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
         cache_module._secret.cache_clear()
         index, _ = _cache_files(root)
-        # A context whose file name is that index's: the checksum is what fails, before the context.
+        # A context whose file name is that index's: the key is what fails, before the context.
         store = check_cache.CheckCache(index.parent, root, bytes.fromhex(index.stem.removeprefix("check-")))
-        assert store.discarded is not None and "checksum mismatch" in store.discarded
+        assert store.discarded == "Foreign: not written with this user's key" and store.forged is None
+        capsys.readouterr()
         _same_as_without_cache(root)
+        assert capsys.readouterr().err == ""
     finally:
         cache_module._secret.cache_clear()
+
+
+def _stderr_of_checks(root: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What two cached runs, each the same as one without the cache, said on stderr."""
+    said = []
+    for _ in range(2):
+        capsys.readouterr()
+        _same_as_without_cache(root)
+        said.append(capsys.readouterr().err)
+    return said
+
+
+def test_a_forged_check_index_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path)
+    _check(root, cache=True)
+    index, _ = _cache_files(root)
+    data = bytearray(index.read_bytes())
+    data[-1] ^= 1  # in the payload, after the key id and the seal
+    index.write_bytes(bytes(data))
+    assert _stderr_of_checks(root, capsys) == [
+        f".envguard-cache/{index.name}: warning: the index does not match its seal; ignored, the cache is rewritten\n",
+        "",
+    ]
+
+
+def test_a_forged_blob_in_a_check_pack_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path)
+    _check(root, cache=True)
+    _, (pack,) = _cache_files(root)
+    pack.write_bytes(bytes(byte ^ 1 for byte in pack.read_bytes()))  # every blob
+    _bump_pytest(root)  # a changed service reads its entries as kept, a changed package its members
+    assert _stderr_of_checks(root, capsys) == [
+        f".envguard-cache/packs/{pack.name}: warning: a blob does not match the digest its index holds; "
+        "ignored, the cache is rewritten\n",
+        "",
+    ]
+
+
+def test_a_forged_check_cache_keeps_json_on_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from envguard.cli import main
+
+    root = _workspace(tmp_path)
+    args = ["check", "--format", "json", "--today", TODAY.isoformat(), str(root)]
+    main([*args, "--no-cache"])
+    expected = capsys.readouterr()
+    main(args)
+    capsys.readouterr()
+    index, _ = _cache_files(root)
+    data = bytearray(index.read_bytes())
+    data[-1] ^= 1
+    index.write_bytes(bytes(data))
+    main(args)
+    forged = capsys.readouterr()
+    assert forged.out == expected.out
+    warning = f".envguard-cache/{index.name}: warning: the index does not match its seal; ignored, the cache is rewritten\n"
+    assert forged.err == warning + expected.err
 
 
 def test_a_warm_run_writes_only_what_changed_and_old_packs_go(tmp_path: Path) -> None:

@@ -135,27 +135,75 @@ def test_a_copied_workspace_reuses_the_cache(tmp_path: Path) -> None:
     assert _cached(copy)[0] == _plain(copy)
 
 
+FORGED = ".envguard-cache/inventory.bin: warning: the index does not match its seal; ignored, the cache is rewritten\n"
+
+
+def _before_key_ids(data: bytes) -> bytes:
+    """An index as envguard wrote it before key ids, with this user's key: the seal after the magic."""
+    import marshal
+
+    payload = marshal.dumps(((4,), {}, {}))
+    seal = cache_module._seal(payload)
+    assert seal is not None
+    return cache_module._MAGIC + seal + payload
+
+
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "said"),
     [
-        lambda data: b"",
-        lambda data: b"garbage",
-        lambda data: data[: len(data) // 2],
-        lambda data: data[:-1] + bytes([data[-1] ^ 1]),
-        lambda data: data.replace(b"envguard inventory cache", b"envguard inventory cachf"),
+        # Nothing that names this user's key: another envguard's file, or none, quietly replaced.
+        (lambda data: b"", ""),
+        (lambda data: b"garbage", ""),
+        (lambda data: data.replace(b"envguard inventory cache", b"envguard inventory cachf"), ""),
+        (_before_key_ids, ""),
+        # This user's key id, not what it sealed.
+        (lambda data: data[: len(data) // 2], FORGED),
+        (lambda data: data[:-1] + bytes([data[-1] ^ 1]), FORGED),
     ],
-    ids=["empty", "garbage", "truncated", "flipped-bit", "wrong-magic"],
+    ids=["empty", "garbage", "wrong-magic", "before-key-ids", "truncated", "flipped-bit"],
 )
-def test_a_damaged_cache_is_discarded_and_rewritten(tmp_path: Path, damage: object) -> None:
+def test_a_damaged_cache_is_discarded_and_rewritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: object, said: str
+) -> None:
     root = _workspace(tmp_path)
     _cached(root)
     path = cache_module.default_directory(root) / cache_module.FILE
     path.write_bytes(damage(path.read_bytes()))  # type: ignore[operator]
     store = cache_module.InventoryCache(cache_module.default_directory(root), root)
     assert store.discarded is not None
+    capsys.readouterr()
     inventory, _ = _cached(root)
     assert inventory == _plain(root)
+    assert capsys.readouterr().err == said
     assert _hits(root) == (4, 0)
+    # Rewritten: the next run has nothing to say.
+    assert _cached(root)[0] == _plain(root)
+    assert capsys.readouterr().err == ""
+
+
+def test_an_index_malformed_under_a_good_seal_is_reported_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What only a holder of the key could write (or a bug): sealed, but not an index."""
+    import marshal
+
+    root = _workspace(tmp_path)
+    _cached(root)
+    path = cache_module.default_directory(root) / cache_module.FILE
+    key_id = cache_module._key_id()
+    assert key_id is not None
+    good = cache_module.SealedFile.read(path, cache_module._MAGIC)
+    entries = dict(good.content)
+    entries[next(iter(entries))] = ("files", "meta")  # not (files, meta, rows)
+    for content in ([], entries):
+        sealed = cache_module._header_digest() + marshal.dumps((content, good.packs))
+        seal = cache_module._seal(key_id + sealed)
+        assert seal is not None
+        path.write_bytes(cache_module._MAGIC + key_id + seal + sealed)
+        capsys.readouterr()
+        assert _cached(root)[0] == _plain(root)
+        what = "the index is malformed under a good seal" if content == [] else "an entry of the index is malformed under a good seal"
+        assert capsys.readouterr().err == f".envguard-cache/inventory.bin: warning: {what}; ignored, the cache is rewritten\n"
+        assert _cached(root)[0] == _plain(root)
+        assert capsys.readouterr().err == ""
 
 
 def test_a_cache_from_another_envguard_version_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -223,22 +271,33 @@ def test_pack_and_unpack_round_trip(tmp_path: Path) -> None:
         assert cache_module.unpack(cache_module.pack(result)) == result
 
 
-def test_a_cache_written_with_another_key_is_discarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cache committed to the scanned repository (or copied from elsewhere) is never trusted."""
+def test_a_cache_written_with_another_key_is_discarded_quietly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A cache committed to the scanned repository (or copied from elsewhere) is never trusted;
+    nor is it reported, since a CI cache restored on another runner is one too."""
     root = _workspace(tmp_path / "ws")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "someone-else"))
     cache_module._secret.cache_clear()
-    _cached(root)
-    assert _hits(root) == (4, 0)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
-    cache_module._secret.cache_clear()
-    store = cache_module.InventoryCache(cache_module.default_directory(root), root)
-    assert store.discarded is not None and "checksum mismatch" in store.discarded
-    assert _hits(root) == (0, 4)
-    cache_module._secret.cache_clear()
+    try:
+        _cached(root)
+        assert _hits(root) == (4, 0)
+        copy = tmp_path / "copy"
+        shutil.copytree(root, copy)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "me"))
+        cache_module._secret.cache_clear()
+        store = cache_module.InventoryCache(cache_module.default_directory(root), root)
+        assert store.discarded == "Foreign: not written with this user's key" and store.forged is None
+        assert _hits(root) == (0, 4)
+        capsys.readouterr()
+        assert _cached(copy)[0] == _plain(copy)
+        assert capsys.readouterr().err == ""
+        assert _hits(copy) == (4, 0)
+    finally:
+        cache_module._secret.cache_clear()
 
 
-def test_a_damaged_pack_costs_only_the_services_it_holds(tmp_path: Path) -> None:
+def test_a_damaged_pack_costs_only_the_services_it_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _workspace(tmp_path)
     _cached(root)
     (pack,) = (cache_module.default_directory(root) / cache_module.PACKS).glob("inventory-*.pack")
@@ -247,8 +306,50 @@ def test_a_damaged_pack_costs_only_the_services_it_holds(tmp_path: Path) -> None
     pack.write_bytes(bytes(data))
     hits, misses = _hits(root)
     assert (hits, misses) == (3, 1)
+    capsys.readouterr()
     assert _cached(root)[0] == _plain(root)
+    shown = f".envguard-cache/packs/{pack.name}"
+    assert capsys.readouterr().err == f"{shown}: warning: a blob does not match the digest its index holds; ignored, the cache is rewritten\n"
     assert _hits(root) == (4, 0)
+    assert _cached(root)[0] == _plain(root)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_forged_entry_of_a_load_with_errors_is_not_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A load with errors is not stored anew: the damaged entry must go all the same, or every
+    run would report it."""
+    root = _workspace(tmp_path)
+    _cached(root)
+    (pack,) = (cache_module.default_directory(root) / cache_module.PACKS).glob("inventory-*.pack")
+    pack.write_bytes(bytes(byte ^ 1 for byte in pack.read_bytes()))
+    write(root / "services" / "search" / "requirements-dev.txt", "-r missing.txt\n")
+    capsys.readouterr()
+    assert _cached(root)[0] == _plain(root)
+    assert capsys.readouterr().err.count(": warning: a blob does not match") == 1
+    assert _cached(root)[0] == _plain(root)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_forgery_that_cannot_be_rewritten_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _workspace(tmp_path)
+    _cached(root)
+    path = cache_module.default_directory(root) / cache_module.FILE
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+
+    def read_only(path: Path, parts: list[bytes]) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cache_module, "write_atomically", read_only)
+    capsys.readouterr()
+    for _ in range(2):  # said on every run, with what to do
+        assert _cached(root)[0] == _plain(root)
+        assert capsys.readouterr().err == (
+            ".envguard-cache/inventory.bin: warning: the index does not match its seal; ignored, "
+            "the cache could not be rewritten: remove .envguard-cache/ or make it writable\n"
+        )
 
 
 def test_cached_packages_and_declarations_are_unpacked_when_first_read(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 The hash is required: it makes the reference immutable (a changed file at the same URL is an
 error, not a silently different policy), and it names the cached copy. A file is fetched only
 when a run names it and is not yet cached; afterwards it is read from
-`<cache>/policies/<sha256>` with no network, so CI works offline after the first run.
+`<cache>/policies/<sha256>` with no network, so CI works offline after the first run. A cached
+file is checked against its name on every read: one whose content is not what the pin says was
+damaged or planted, and is reported in one warning line on stderr, removed and fetched again.
 
 Only https is accepted, and a redirect to any other scheme is refused: a policy decides what a
 pipeline may install, so it must not travel in the clear. Certificates are checked with the
@@ -24,6 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from envguard.errors import one_line
 from envguard.locate import Located, LocateError
 
 if TYPE_CHECKING:
@@ -67,9 +70,20 @@ def cache_dir() -> Path:
 def _cached(path: Path, digest: str) -> bool:
     # Checked again on every read: a cached copy damaged on disk is fetched anew, never trusted.
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        data = path.read_bytes()
     except OSError:
         return False
+    if hashlib.sha256(data).hexdigest() == digest:
+        return True
+    # Damaged, or put there to pass for the pinned policy. Said once: the fetch replaces it, or
+    # fails with its own error, and the removed file cannot be found again.
+    said = f"{one_line(str(path))}: warning: cached policy does not match its pin sha256:{digest}; fetched again"
+    print(said, file=sys.stderr)
+    try:
+        path.unlink()
+    except OSError:
+        pass  # the fetched file replaces it, or the run stops at that
+    return False
 
 
 def _timeout() -> float:

@@ -118,6 +118,37 @@ def test_fetched_once_then_read_offline(server: Server, tmp_path: Path) -> None:
     assert policy.pytest_allowed == ">=7.0"
 
 
+def test_a_poisoned_cached_policy_is_reported_once_and_fetched_again(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = f"{server.base}/policy.yaml#sha256={pin(POLICY)}"
+    path = locate(written, tmp_path).path
+    path.write_bytes(b"version: 1\npytest:\n  allowed: '>=0'\n")  # what a shared cache could be given
+    capsys.readouterr()
+    assert load_policy_reference(written, tmp_path).pytest_allowed == ">=7.0"
+    said = f"{path}: warning: cached policy does not match its pin sha256:{pin(POLICY)}; fetched again\n"
+    assert capsys.readouterr().err == said
+    assert path.read_bytes() == POLICY
+    server.stop()
+    assert load_policy_reference(written, tmp_path).pytest_allowed == ">=7.0"
+    assert capsys.readouterr().err == ""
+
+
+def test_a_poisoned_cached_policy_that_cannot_be_fetched_is_the_fetch_error(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = f"{server.base}/policy.yaml#sha256={pin(POLICY)}"
+    path = locate(written, tmp_path).path
+    path.write_bytes(b"poisoned")
+    server.stop()
+    capsys.readouterr()
+    assert fails(written, tmp_path).startswith("cannot connect")
+    assert capsys.readouterr().err.count("warning: cached policy does not match its pin") == 1
+    assert not path.exists()  # said once: the next run fails the same way, with nothing to add
+    assert fails(written, tmp_path).startswith("cannot connect")
+    assert capsys.readouterr().err == ""
+
+
 def test_https_redirect_followed(server: Server, tmp_path: Path) -> None:
     assert locate(f"{server.base}/to-https#sha256={pin(POLICY)}", tmp_path).path.read_bytes() == POLICY
 
