@@ -16,8 +16,11 @@ and a one-service repository (examples/monorepo/services/billing) as pre-commit 
 (`envguard check --changed uv.lock`, warm cache and cold) against the import floor
 `python -c "import tomllib, json, yaml, packaging.version, packaging.specifiers, packaging.utils"`.
 
-Every command runs --repeat times; the table shows medians. Peak memory is the largest sum of
-the resident sizes of envguard and its worker processes, sampled every 10 ms (Linux).
+Every command runs --repeat times; the table shows medians. Peak memory is sampled every 10 ms
+(Linux) over envguard and its worker processes, two ways: the largest sum of their resident sizes
+(RSS), which counts every page a forked worker shares with its parent once per process, and the
+largest sum of their proportional sizes (PSS, a shared page split among its sharers), which is the
+memory the run takes from the machine (what a container's memory limit sees).
 
     python benchmarks/run.py [--sizes 50,500,2000] [--repeat 5] [--envguard CMD] [--python PY]
 
@@ -48,26 +51,30 @@ import generate  # noqa: E402
 IMPORT_FLOOR = "import tomllib, json, yaml, packaging.version, packaging.specifiers, packaging.utils"
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and its descendants (Linux /proc), 0 when unknown."""
-    total = 0
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """(resident, proportional) bytes of `pid` and its descendants (Linux /proc), 0 when unknown."""
     try:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
         children = []
+    rss = pss = 0
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1]) * 1024
-                break
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return total + sum(_tree_rss(int(child)) for child in children)
+    for child in children:
+        child_rss, child_pss = _tree_memory(int(child))
+        rss, pss = rss + child_rss, pss + child_pss
+    return rss, pss
 
 
-def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int, int]:
-    """(wall seconds, exit code, peak resident bytes of the process tree)."""
-    peak = 0
+def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[float, int, tuple[int, int]]:
+    """(wall seconds, exit code, peak (resident, proportional) bytes of the process tree)."""
+    peak = (0, 0)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stop = threading.Event()
@@ -75,7 +82,8 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     def sample() -> None:
         nonlocal peak
         while not stop.wait(0.01):
-            peak = max(peak, _tree_rss(process.pid))
+            rss, pss = _tree_memory(process.pid)
+            peak = (max(peak[0], rss), max(peak[1], pss))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -88,15 +96,15 @@ def timed(command: list[str], cwd: Path | None = None, env: dict[str, str] | Non
     return elapsed, process.returncode, peak
 
 
-def median(command: list[str], repeat: int, before=None, cwd: Path | None = None, env=None) -> tuple[float, int]:
+def median(command: list[str], repeat: int, before=None, cwd: Path | None = None, env=None) -> tuple[float, tuple[int, int]]:
     times: list[float] = []
-    peak = 0
+    peak = (0, 0)
     for _ in range(repeat):
         if before is not None:
             before()
-        elapsed, _, rss = timed(command, cwd, env)
+        elapsed, _, (rss, pss) = timed(command, cwd, env)
         times.append(elapsed)
-        peak = max(peak, rss)
+        peak = (max(peak[0], rss), max(peak[1], pss))
     return statistics.median(times), peak
 
 
@@ -197,13 +205,15 @@ def main() -> int:
             f"N={size:5} {megabytes:6.1f} MB  floor {floor:6.2f}s  cold {cold:6.2f}s ({cold / floor:.2f} x floor)"
             + (f"  no-cache {no_cache:6.2f}s" if no_cache is not None else "")
             + f"  warm {warm:6.3f}s ({warm / cold:.3f} x cold)  warm, a dependency moved {moved:6.3f}s"
-            + f" ({moved / cold:.3f} x cold)  peak {cold_peak / 2**20:5.0f} MiB",
+            + f" ({moved / cold:.3f} x cold)  peak {cold_peak[0] / 2**20:4.0f} MiB RSS, {cold_peak[1] / 2**20:4.0f} MiB PSS",
             flush=True,
         )
 
-    by_size = {row[0]: row for row in rows}
-    if 500 in by_size and 2000 in by_size:
-        print(f"scaling: 2000 services take {by_size[2000][3] / by_size[500][3]:.2f} x the time of 500 (cold)")
+    for small, large in zip(rows, rows[1:]):
+        print(
+            f"scaling {small[0]} -> {large[0]} services ({large[0] / small[0]:.1f} x): cold {large[3] / small[3]:.2f} x the time, "
+            f"{large[6][1] / small[6][1]:.2f} x the peak PSS; floor {large[2] / small[2]:.2f} x"
+        )
 
     # One service, as the pre-commit hook runs it: `envguard check --changed <files>` at the root.
     repo = args.workdir / "one-service"
