@@ -562,15 +562,9 @@ def _service_path(spec: ServiceSpec, root: Path) -> str:
 
 
 def _version_warnings(packages: tuple[Package, ...]) -> list[Diagnostic]:
-    from packaging.version import InvalidVersion, Version
-
     warnings = []
     for package in packages:
-        if package.version is None:
-            continue
-        try:
-            Version(package.version)
-        except (InvalidVersion, ValueError):  # ValueError: a release number too long for int()
+        if _version_key(package.version)[0] == _NOT_PEP_440:
             warnings.append(
                 Diagnostic(
                     package.path,
@@ -594,15 +588,29 @@ def package_key(package: Package) -> tuple[str, tuple[int, object], str, str, st
     )
 
 
-def _version_key(version: str | None) -> tuple[int, object]:
-    from packaging.version import InvalidVersion, Version
+_NOT_PEP_440 = 2
+# Each distinct version parsed once per process: 500 services hold 65,000 entries of a few hundred
+# versions, and each entry's version was parsed twice (the order, the warning), a tenth of a
+# cold check's CPU. Bounded, so that hostile input cannot grow it without end.
+_VERSION_KEYS: dict[str, tuple[int, object]] = {}
+_MAX_VERSION_KEYS = 50_000
 
+
+def _version_key(version: str | None) -> tuple[int, object]:
     if version is None:
         return (0, "")
-    try:
-        return (1, Version(version))
-    except (InvalidVersion, ValueError):
-        return (2, version)
+    found = _VERSION_KEYS.get(version)
+    if found is None:
+        from packaging.version import InvalidVersion, Version
+
+        try:
+            found = (1, Version(version))
+        except (InvalidVersion, ValueError):  # ValueError: a release number too long for int()
+            found = (_NOT_PEP_440, version)
+        if len(_VERSION_KEYS) >= _MAX_VERSION_KEYS:
+            _VERSION_KEYS.clear()
+        _VERSION_KEYS[version] = found
+    return found
 
 
 def declaration_key(declaration: Declaration) -> tuple[str, int, str, str, str]:

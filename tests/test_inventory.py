@@ -132,3 +132,14 @@ def test_the_service_s_own_pyproject_is_read_once_for_its_extras(tmp_path: Path,
     (app,) = load_inventory([tmp_path]).services
     assert reads.count("app/pyproject.toml") == 1
     assert {d.name for d in app.declarations} == {"attrs", "pytest", "pytest-sugar", "mkdocs"}
+
+
+def test_version_keys_are_parsed_once_and_the_memo_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from envguard import inventory
+
+    monkeypatch.setattr(inventory, "_VERSION_KEYS", {})
+    monkeypatch.setattr(inventory, "_MAX_VERSION_KEYS", 3)
+    assert inventory._version_key("1.0") is inventory._version_key("1.0")
+    assert inventory._version_key("not a version") == (inventory._NOT_PEP_440, "not a version")
+    keys = [inventory._version_key(f"1.{minor}") for minor in range(10)]
+    assert keys == sorted(keys) and len(inventory._VERSION_KEYS) <= 3
