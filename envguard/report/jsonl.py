@@ -5,7 +5,9 @@ organisation writes its rows, and DuckDB, BigQuery or Spark load thousands of su
 table (README, "Many repositories"). So the rows are flat, every row has every column (one
 schema, whatever the entry), and a locked record and a declared requirement share it, told apart
 by `source` (`locked` or `declared`). Declarations have no groups of their own where the file
-says none, and records no environment: `[]` and null.
+says none, and records no environment: `[]` and null. `installed_from` is where the entry comes from
+(Package.source: an index URL, a VCS or archive URL, a local path; credentials masked), `hashed`
+whether its record holds hashes (null where the format cannot, and for declarations).
 
 Rows come in service-name order, then in the inventory's own order (records, then
 declarations). The same inventory gives the same bytes. Errors and warnings are not rows: they
@@ -26,7 +28,7 @@ _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).enc
 
 COLUMNS: Final = (
     "repository", "commit", "service", "package", "version", "specifier", "kind", "groups", "marker",
-    "source", "environment", "path", "line",
+    "source", "environment", "path", "line", "installed_from", "hashed",
 )  # fmt: skip
 
 
@@ -41,13 +43,13 @@ def render_inventory(inventory: Inventory, repository: Repository) -> str:
             add(_ENCODE({
                 **head, "package": p.name, "version": p.version, "specifier": p.specifier, "kind": p.kind.value,
                 "groups": p.groups, "marker": p.marker, "source": "locked", "environment": None,
-                "path": p.path, "line": p.line,
+                "path": p.path, "line": p.line, "installed_from": p.source, "hashed": p.hashed,
             }))  # fmt: skip
         for d in service.declarations:
             add(_ENCODE({
                 **head, "package": d.name, "version": d.version, "specifier": d.specifier, "kind": d.kind.value,
                 "groups": d.groups, "marker": d.marker, "source": "declared", "environment": d.environment,
-                "path": d.path, "line": d.line,
+                "path": d.path, "line": d.line, "installed_from": d.source, "hashed": None,
             }))  # fmt: skip
     lines.append("")
     return "\n".join(lines) if len(lines) > 1 else ""

@@ -34,11 +34,13 @@ def rows_of_document(document: dict[str, Any]) -> list[dict[str, Any]]:
         for p in service["packages"]:
             rows.append({**head, "package": p["name"], "version": p["version"], "specifier": p["specifier"],
                          "kind": p["kind"], "groups": p["groups"], "marker": p["marker"], "source": "locked",
-                         "environment": None, "path": p["path"], "line": p["line"]})  # fmt: skip
+                         "environment": None, "path": p["path"], "line": p["line"],
+                         "installed_from": p["source"], "hashed": p["hashed"]})  # fmt: skip
         for d in service["declarations"]:
             rows.append({**head, "package": d["name"], "version": d["version"], "specifier": d["specifier"],
                          "kind": d["kind"], "groups": d["groups"], "marker": d["marker"], "source": "declared",
-                         "environment": d["environment"], "path": d["path"], "line": d["line"]})  # fmt: skip
+                         "environment": d["environment"], "path": d["path"], "line": d["line"],
+                         "installed_from": d["source"], "hashed": None})  # fmt: skip
     return rows
 
 
@@ -79,7 +81,24 @@ def test_non_ascii_is_kept_and_errors_are_not_rows(tmp_path: Path, capsys: pytes
         "repository": tmp_path.name, "commit": None, "service": "café", "package": "pytest", "version": "8.3.4",
         "specifier": None, "kind": "registry", "groups": ["main"], "marker": 'platform_system == "Darwin"',
         "source": "locked", "environment": None, "path": "café/requirements.txt", "line": 1,
+        "installed_from": None, "hashed": False,
     }]  # fmt: skip
+
+
+def test_where_an_entry_comes_from_is_a_column_without_its_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "requirements.txt").write_text(
+        "--index-url https://ci:s3cr3t@pypi.example.com/simple\n"
+        "pytest==8.3.4 --hash=sha256:" + "0" * 64 + "\n"
+        "tools @ git+https://example.com/acme/tools.git@v1\n",
+        encoding="utf-8",
+    )
+    code, out, err = inventory(capsys, str(tmp_path), "--format", "jsonl")
+    assert (code, err) == (0, "") and "s3cr3t" not in out
+    rows = {row["package"]: row for row in map(json.loads, out.splitlines())}
+    assert (rows["pytest"]["installed_from"], rows["pytest"]["hashed"]) == ("https://***@pypi.example.com/simple", True)
+    assert (rows["tools"]["installed_from"], rows["tools"]["hashed"]) == ("git+https://example.com/acme/tools.git", None)
 
 
 def test_an_empty_workspace_has_no_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -149,7 +168,7 @@ def test_the_readme_declares_every_column_for_duckdb_bigquery_and_spark() -> Non
     spark = re.search(r"spark\.read\.schema\(\n(.*?)\)", section, re.S)
     assert bigquery and spark
     bigquery_columns = json.loads(bigquery.group(1))
-    spark_columns = re.findall(r"(\w+) (?:STRING|INT|ARRAY)", spark.group(1))
+    spark_columns = re.findall(r"(\w+) (?:STRING|INT|ARRAY|BOOLEAN)", spark.group(1))
     duckdb_columns = re.findall(r"(\w+): '", readme_query())
     assert tuple(duckdb_columns) == tuple(c["name"] for c in bigquery_columns) == tuple(spark_columns) == COLUMNS
     assert [c["name"] for c in bigquery_columns if c.get("mode") == "REPEATED"] == ["groups"]
