@@ -357,7 +357,6 @@ def _evaluate(
     references: Mapping[str, Reference],
 ) -> tuple[dict[str, Assessment], dict[NormalizedName, PackageDrift]]:
     """Each service's assessment, by name, and each package's drift, by name."""
-    from envguard.pytest_config import config_files
     from envguard.rules.drift import Resolver, compare_all, package_drift
 
     resolver = Resolver(policy)
@@ -367,7 +366,7 @@ def _evaluate(
             assessments[service.name] = assess(service, policy, root, target, resolver)
         else:
             make = functools.partial(assess, service, policy, root, target, resolver)
-            watched = functools.partial(config_files, root / service.path)
+            watched = functools.partial(_pytest_files, root / service.path)
             assessments[service.name] = store.assessment(service, make, watched)
 
     if store is not None:
@@ -381,6 +380,13 @@ def _evaluate(
         assert assessment.drift is not None  # made this run: there is no cache
         entries.append((name, assessment.drift))
     return assessments, compare_all(entries, policy, target, references)
+
+
+def _pytest_files(directory: Path) -> list[Path]:
+    # Asked only when an assessment is made: a warm run that keeps every one never imports the reader.
+    from envguard.pytest_config import config_files
+
+    return config_files(directory)
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str, str, str, int]:

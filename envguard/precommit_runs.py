@@ -19,7 +19,6 @@ Without a start time (not Linux), a record older than `_UNTIMED_SECONDS` belongs
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -74,7 +73,8 @@ def leave_out_reported(result: CheckResult, run: str) -> tuple[CheckResult, int]
 
 def _key(item: object) -> str:
     # Frozen dataclasses of strings, numbers and enums: their repr is their whole, stable content.
-    return hashlib.sha256(repr(item).encode("utf-8")).hexdigest()[:32]
+    # The cache's BLAKE2: hashlib's SHA-256 would load OpenSSL, a few ms of every hook run.
+    return cache.digest(repr(item).encode("utf-8")).hex()
 
 
 def _read(path: Path, run: str) -> frozenset[str]:

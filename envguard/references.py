@@ -188,14 +188,14 @@ def reference_findings(reference: Reference, policy: Policy) -> list[Finding]:
 
 def unknown_snap_targets(policy: Policy, services: Collection[str], references: References) -> list[Diagnostic]:
     """An error for each snap-to rule that names neither a service nor a reference."""
-    import difflib
-
     known = sorted(references.named)
     found = []
     for rule in policy.drift_rules:
         target = rule.require_value or ""
         if rule.require_kind != "snap-to" or target in references.named or target in services:
             continue
+        import difflib  # only for a target that names nothing: every run asks
+
         close = difflib.get_close_matches(target, [*known, *sorted(services)], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else f" (references: {', '.join(known)})" if known else ""
         message = f"drift rule snap-to: '{target}' is neither a service nor a reference{hint}"

@@ -71,14 +71,14 @@ def relative(path: Path, root: Path) -> str:
 
 def load_config(root: Path) -> Config:
     from envguard.sources._text import read_text
-    from envguard.sources._toml import parse_toml
+    from envguard.sources._toml import parse_document
 
     for name, table_path in (("envguard.toml", ()), ("pyproject.toml", ("tool", "envguard"))):
         candidate = root / name
         if not candidate.is_file():
             continue
         text = read_text(candidate, name)
-        data: Any = parse_toml(text, name)
+        data: Any = parse_document(text, name)
         for key in table_path:
             data = data.get(key) if isinstance(data, dict) else None
         if data is None:

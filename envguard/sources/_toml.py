@@ -45,6 +45,12 @@ def parse_lock(text: str, shown: str) -> tuple[dict[str, Any], dict[str, list[in
     return _full_parse(text, shown), None
 
 
+def parse_document(text: str, shown: str) -> dict[str, Any]:
+    """`parse_toml` with tomllib alone: for a small file read once a run (the configuration), where
+    compiling the fast path's patterns costs more than it saves. Same document, same errors."""
+    return _full_parse(text, shown)
+
+
 def _full_parse(text: str, shown: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = tomllib.loads(text)
