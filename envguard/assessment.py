@@ -6,10 +6,10 @@ which keeps assessments between runs); both import it, and it imports neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.markers import Target
 from envguard.model import Diagnostic, Finding, Inventory, NormalizedName, Service
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from envguard.rules.drift import DriftEntry, Resolver
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ServicePlugins:
     service: Service
     config: PytestConfig
@@ -55,7 +55,7 @@ def _service_plugins(
     return ServicePlugins(service, config, detect_plugins(service, policy.also_plugins, config))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Assessment:
     """What checking one service on its own finds; drift then compares its entries with the others'."""
 

@@ -7,11 +7,11 @@ import datetime as dt
 import functools
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.errors import SourceError, UsageError
 from envguard.inventory import LoadOptions, load_workspace
 from envguard.markers import Target, view
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 FAIL_ON = ("error", "warning", "never")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CheckResult:
     inventory: Inventory
     policy_files: tuple[str, ...]
@@ -87,7 +87,7 @@ def resolve_policy(policy_path: str | Path | None, workspace: Workspace) -> Poli
     return builtin_policy()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Prepared:
     workspace: Workspace
     inventory: Inventory
@@ -292,7 +292,7 @@ def _shown(path: Path, root: Path) -> str:
     return relative(absolute.parent.resolve() / absolute.name, root)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Evaluation:
     findings: tuple[Finding, ...]  # waivers applied, in finding_key order
     drift: tuple[PackageDrift, ...]  # per package, in name order

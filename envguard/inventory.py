@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import (
     MAIN,
@@ -39,7 +39,7 @@ def load_inventory(paths: list[Path], source_format: str | None = None) -> Inven
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadOptions:
     """How records are read; none of these changes a result, except allow_outside_root."""
 

@@ -12,9 +12,9 @@ import functools
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import UsageError
 from envguard.model import Inventory, Service
 
@@ -34,7 +34,7 @@ _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']|["']([^"']+)["']\s*==\s*ex
 _IN_SET = re.compile(r"""["']([^"']+)["']\s+(?:not\s+)?in\s+(extras|dependency_groups)""")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     python: str | None = None
     platform: str | None = None

@@ -6,9 +6,10 @@ import dataclasses
 import enum
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, NewType
 
+from envguard._record import record
 from envguard.errors import one_line
 from envguard.redact import redact
 
@@ -55,7 +56,7 @@ def extra_group(extra: str) -> str:
 
 # Slots: an organisation's check holds 600,000 of these; slotted, each takes a quarter less memory
 # than with inline attribute values (half of a materialised __dict__) and is read several times faster.
-@dataclass(frozen=True, order=True, slots=True)
+@record(frozen=True, order=True, slots=True)
 class Package:
     name: NormalizedName
     version: str | None
@@ -129,7 +130,7 @@ def trusted_package(
     return package
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Declaration:
     """A requirement a file says to install, in one of the environments that file declares.
 
@@ -201,7 +202,7 @@ class Declaration:
         return self.kind is not _LOCAL_PROJECT
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class StaleLock:
     """A lock that no longer matches its manifest, as the locking tool's own check would say."""
 
@@ -217,7 +218,7 @@ class StaleLock:
         object.__setattr__(self, "reason", redact(self.reason))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Diagnostic:
     """A problem tied to a place in a file: warnings keep the run going, errors stop that source."""
 
@@ -234,7 +235,7 @@ class Diagnostic:
         return f"{self.path}:{self.line or 1}: {self.message}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LocalProject:
     """A local project a requirements file installs with extras (`-e .[cli,test]`, `./lib[test]`):
     what it installs is in its pyproject.toml, the dependencies and the extras named."""
@@ -245,7 +246,7 @@ class LocalProject:
     line: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Loaded:
     """What one loader read from one entry file (and the files it includes)."""
 
@@ -260,13 +261,13 @@ class Loaded:
     local_projects: tuple[LocalProject, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     path: str
     format: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Service:
     name: str
     path: str
@@ -325,7 +326,7 @@ class Service:
             return value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Repository:
     """A repository an inventory describes: its name, and its commit and URL where known."""
 
@@ -334,7 +335,7 @@ class Repository:
     url: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Inventory:
     root: str
     services: tuple[Service, ...]
@@ -349,13 +350,13 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Location:
     path: str
     line: int | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Waiver:
     """A policy exception: a finding it matches is reported as suppressed, never hidden."""
 
@@ -369,7 +370,7 @@ class Waiver:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     rule: str  # stable code, e.g. "EG101"
     name: str  # stable name, e.g. "unapproved-plugin"

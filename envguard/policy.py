@@ -48,12 +48,13 @@ import posixpath
 import re
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from envguard._record import record
 from envguard.errors import EnvguardError, one_line
 from envguard.locate import Located, LocateError, locate, reference_kind
 from envguard.model import NormalizedName, Waiver, normalize
@@ -105,7 +106,7 @@ class PolicyError(EnvguardError):
         return f"{where} {self.key}: {self.message}" if self.key else f"{where} {self.message}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriftRule:
     """One `drift.rules` entry; selectors are normalised patterns, "!" negates."""
 
@@ -118,7 +119,7 @@ class DriftRule:
     line: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReferenceSpec:
     """One `references` entry (or `--reference NAME=REF`): where a reference environment is, not yet read."""
 
@@ -139,7 +140,7 @@ Allowed = bool | tuple[str, ...]
 SOURCE_RULES: Final[tuple[str, ...]] = ("source-not-allowed", "hash-missing", "insecure-index")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Sources:
     """`sources:`, where packages may come from. The default lets everything through but an
     insecure index (see the built-in policy for why that one is on)."""
@@ -158,7 +159,7 @@ class Sources:
         return dict(self.severity)[rule]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Policy:
     """A fully merged policy. `Policy()` is the empty policy (no plugin approved)."""
 
@@ -455,7 +456,7 @@ def _fold(layers: Sequence[tuple[str, Policy]]) -> Policy:
 # --------------------------------------------------------------------------- files, extends
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Layer:
     policy: Policy
     extends: tuple[str, int] | None  # the target as written, and the line of `extends`
@@ -762,7 +763,7 @@ def _child(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _File:
     display: str
 

@@ -39,9 +39,9 @@ import functools
 import os
 import posixpath
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.markers import Target, applies
 from envguard.model import Diagnostic, Finding, NormalizedName, Package, Service, Source
@@ -50,7 +50,7 @@ from envguard.policy import REFERENCE_NAME, Policy, ReferenceSpec
 OPTION = "--reference"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A reference environment, read: its packages, and where it was named."""
 
@@ -95,7 +95,7 @@ class Reference:
         return Service(self.label, directory, (source,), self.packages, pytest_config=PytestConfig())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class References:
     """The references of a run: those read, and the name of every one asked for (read or not)."""
 

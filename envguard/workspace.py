@@ -6,10 +6,10 @@ import collections
 import dataclasses
 import fnmatch
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from envguard._record import record
 from envguard.errors import SourceError, UsageError
 from envguard.model import Diagnostic, Source
 from envguard.declared import detect as declared_detect
@@ -24,7 +24,7 @@ _SKIPPED_DIRS = frozenset(
 _CONFIG_KEYS = frozenset({"services", "exclude", "policy"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ServiceSpec:
     name: str
     directory: Path
@@ -38,7 +38,7 @@ class ServiceSpec:
     named: bool = False
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     """[tool.envguard] from the root pyproject.toml or envguard.toml."""
 
@@ -48,7 +48,7 @@ class Config:
     raw: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Workspace:
     root: Path
     services: tuple[ServiceSpec, ...]

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from envguard._record import record
 from envguard.errors import EnvguardError, one_line
 
 PACKAGE_PREFIX: Final = "package:"
@@ -44,7 +44,7 @@ class LocateError(EnvguardError):
         return self.message
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Located:
     """A policy file found on disk, how reports name it, and what makes it the same file."""
 

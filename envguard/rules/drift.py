@@ -53,6 +53,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from envguard._record import record
 from envguard.errors import one_line
 from envguard.markers import Target, applies
 from envguard.model import Diagnostic, Finding, Inventory, Kind, NormalizedName, Package, Service
@@ -107,7 +108,7 @@ class DriftRow(NamedTuple):
     target: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DriftMatrix:
     services: tuple[str, ...]
     rows: tuple[DriftRow, ...]
@@ -143,7 +144,7 @@ class MatrixRow(NamedTuple):
     cells: tuple[tuple[str, str], ...]  # (service, its versions joined with ", ")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PackageDrift:
     """What the comparisons of one package found."""
 
@@ -393,7 +394,7 @@ def drift_matrix(inventory: Inventory, policy: Policy, target: Target, findings:
 # --------------------------------------------------------------------------- analysis
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Requirement:
     index: int  # position in policy.drift_rules; -1 for drift.default
     kind: str
@@ -452,7 +453,7 @@ class _Comparison:
         return counted, by_version, list(services)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Context:
     """What the comparisons of one package share."""
 

@@ -10,8 +10,8 @@ Pure: the record's format and the entry's groups decide, no file is read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from envguard._record import record
 from envguard.model import MAIN, Kind, NormalizedName, Package, Service
 
 __all__ = ["Move", "declared_groups", "move_command", "move_of", "named_group", "pipenv_category", "record_format"]
@@ -21,7 +21,7 @@ __all__ = ["Move", "declared_groups", "move_command", "move_of", "named_group", 
 _TOOLS = {"uv": "uv", "poetry": "poetry", "pdm": "pdm", "pipfile": "pipenv"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Move:
     """Move package `name` of the record at `path` to `version` with `tool`."""
 
