@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
 from collections.abc import Callable
 from pathlib import Path
 
 from envguard.model import Loaded
+from envguard.sources.detect import name_matches
 
 Reader = Callable[..., Loaded]  # load(path, shown, *, allow_outside_root=False) -> Loaded
 
@@ -55,7 +55,7 @@ GITLAB_CI = ".gitlab-ci.yml"
 def format_for_name(name: str) -> str | None:
     """The declaring format a file name implies, or None."""
     for pattern, fmt in _BY_NAME:
-        if fnmatch.fnmatchcase(name, pattern):
+        if name_matches(name, pattern):
             return fmt
     return None
 
