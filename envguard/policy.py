@@ -600,7 +600,10 @@ def _read(path: Path, display: str) -> bytes:
 # The characters YAML does not allow in a stream (PyYAML's Reader rejects them without a line):
 # the complement of [\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff],
 # written as the few small ranges it is, which compiles ten times faster at every start.
-_NON_PRINTABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Compiled when a policy file is first read (as every pattern below): the built-in policy needs none.
+@functools.cache
+def _non_printable() -> re.Pattern[str]:
+    return re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def _decode(data: bytes, display: str) -> str:
@@ -610,7 +613,7 @@ def _decode(data: bytes, display: str) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{data[exc.start]:02x}); a policy is a UTF-8 YAML file"
         raise PolicyError(display, line, "", message) from None
-    bad = _NON_PRINTABLE.search(text)
+    bad = _non_printable().search(text)
     if bad is not None:
         line = text.count("\n", 0, bad.start()) + 1
         message = f"binary content (control character U+{ord(bad.group()):04X}); a policy is a UTF-8 YAML file"
@@ -853,7 +856,9 @@ def _choice(f: _File, node: _Node, key: str, choices: Sequence[str]) -> str:
     return text
 
 
-_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+@functools.cache
+def _date_pattern() -> re.Pattern[str]:
+    return re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _date(f: _File, node: _Node, key: str) -> str:
@@ -862,7 +867,7 @@ def _date(f: _File, node: _Node, key: str) -> str:
         raise f.fail(node, key, f"expected a date (YYYY-MM-DD), got {_describe(node)}")
     text = str(node.value).strip()
     try:
-        if not _DATE.fullmatch(text):
+        if not _date_pattern().fullmatch(text):
             raise ValueError(text)
         return _dt.date.fromisoformat(text).isoformat()
     except ValueError:
@@ -882,12 +887,18 @@ def _rule_name(f: _File, node: _Node, key: str) -> str:
 
 # --------------------------------------------------------------------------- names, patterns
 
-_NAME: Final = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
-_NAME_GLOB: Final = re.compile(r"[A-Z0-9._*?\[\]-]+", re.IGNORECASE)
+@functools.cache
+def _name_pattern() -> re.Pattern[str]:
+    return re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+
+@functools.cache
+def _name_glob() -> re.Pattern[str]:
+    return re.compile(r"[A-Z0-9._*?\[\]-]+", re.IGNORECASE)
 
 
 def _package_name(f: _File, node: _Node, key: str, text: str) -> NormalizedName:
-    if not _NAME.fullmatch(text):
+    if not _name_pattern().fullmatch(text):
         raise f.fail(node, key, f"invalid package name {text!r}")
     return normalize(text)
 
@@ -911,7 +922,7 @@ def _pattern_parts(f: _File, node: _Node, key: str, *, negation: bool) -> tuple[
 
 def _package_pattern(f: _File, node: _Node, key: str, *, negation: bool) -> str:
     bang, body = _pattern_parts(f, node, key, negation=negation)
-    if not _NAME_GLOB.fullmatch(body):
+    if not _name_glob().fullmatch(body):
         raise f.fail(node, key, f"invalid package name or glob {bang + body!r}")
     return bang + _normalize_glob(body)
 
@@ -938,7 +949,7 @@ def _rule_group(f: _File, node: _Node, key: str) -> str:
     bang, body = _pattern_parts(f, node, key, negation=True)
     prefix = "extra:" if body.startswith("extra:") else ""
     rest = body[len(prefix) :]
-    if not _NAME_GLOB.fullmatch(rest):
+    if not _name_glob().fullmatch(rest):
         raise f.fail(node, key, f"invalid group name or glob {bang + body!r}")
     return bang + prefix + _normalize_glob(rest)
 
@@ -981,7 +992,9 @@ REFERENCE_FORMATS: Final[tuple[str, ...]] = (
     "inventory",
 )
 # A reference's name: never a qualified organisation service (`repo/name`), never a path.
-REFERENCE_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+@functools.cache
+def reference_name() -> re.Pattern[str]:
+    return re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _parse_layer(data: bytes, display: str) -> _Layer:
@@ -1080,7 +1093,7 @@ def _references_section(f: _File, node: _Node | None) -> dict[str, ReferenceSpec
     found: dict[str, ReferenceSpec] = {}
     for name, key_node, value in _entries(f, node, "references"):
         key = f"references.{name}"
-        if not REFERENCE_NAME.fullmatch(name):
+        if not reference_name().fullmatch(name):
             raise f.fail(key_node, key, "a reference name is letters, digits, '.', '_' and '-' (no '/')")
         fmt = None
         if value.id == "mapping":

@@ -45,7 +45,7 @@ from envguard._record import record
 from envguard.errors import SourceError
 from envguard.markers import Target, applies
 from envguard.model import Diagnostic, Finding, NormalizedName, Package, Service, Source
-from envguard.policy import REFERENCE_NAME, Policy, ReferenceSpec
+from envguard.policy import Policy, ReferenceSpec, reference_name
 
 OPTION = "--reference"
 
@@ -119,7 +119,7 @@ def parse_option(value: str) -> ReferenceSpec:
     name, written = name.strip(), written.strip()
     if not equals or not written:
         raise UsageError(f"{OPTION} {value!r}: write NAME=PATH (or NAME=package:DIST[/PATH], NAME=https://...#sha256=HEX)")
-    if not REFERENCE_NAME.fullmatch(name):
+    if not reference_name().fullmatch(name):
         raise UsageError(f"{OPTION} {value!r}: a reference name is letters, digits, '.', '_' and '-'")
     location = os.path.abspath(written) if reference_kind(written) == "path" else written
     return ReferenceSpec(name, written, location, written.partition("#")[0])
