@@ -24,6 +24,7 @@ from envguard.references import References
 from envguard.workspace import Workspace, relative
 
 if TYPE_CHECKING:
+    from envguard.answers import Answers
     from envguard.check_cache import CheckCache
     from envguard.references import Reference
     from envguard.rules.drift import DriftEntry, DriftMatrix, PackageDrift
@@ -65,7 +66,7 @@ def failing(findings: tuple[Finding, ...], fail_on: str) -> list[Finding]:
     return [f for f in findings if not f.suppressed and not f.baselined and f.severity in levels]
 
 
-def resolve_policy(policy_path: str | Path | None, workspace: Workspace) -> Policy:
+def resolve_policy(policy_path: str | Path | None, workspace: Workspace, answers: Answers | None = None) -> Policy:
     """--policy, else `policy` in [tool.envguard], else policies/ at the root, else the built-in one.
 
     Both may be any policy reference (a path, `package:NAME[/PATH]`, a pinned https URL); a path
@@ -73,17 +74,18 @@ def resolve_policy(policy_path: str | Path | None, workspace: Workspace) -> Poli
     A policy named on the command line may extend any file; one the repository itself points to
     may only extend files inside the workspace, unless --allow-outside-root. (A Path is still
     accepted from callers that have not moved to reference strings; it can only be a path.)
+    With `answers`, policy files parsed before are not parsed again (envguard.answers).
     """
     if policy_path is not None:
         written = os.fspath(policy_path)
-        return load_policy_reference(written, Path.cwd(), shown=Path(written).as_posix())
+        return load_policy_reference(written, Path.cwd(), shown=Path(written).as_posix(), answers=answers)
     within = None if workspace.allow_outside_root else workspace.root
     configured = (workspace.config.raw or {}).get("policy")
     if isinstance(configured, str):
-        return load_policy_reference(configured, workspace.root, within=within)
+        return load_policy_reference(configured, workspace.root, within=within, answers=answers)
     policies = workspace.root / "policies"
     if policies.is_dir() and any(p.suffix in (".yaml", ".yml") for p in policies.iterdir()):
-        return load_policy(policies, shown="policies", within=within)
+        return load_policy(policies, shown="policies", within=within, answers=answers)
     return builtin_policy()
 
 
@@ -110,6 +112,9 @@ def prepare(
     Paths that are all inventory artifacts are read as the organisation they describe
     (`envguard.org`), with the policy of the current directory's workspace configuration.
     """
+    from envguard.answers import POLICY, Answers
+    from envguard.cache import default_directory
+
     artifacts = _artifact_paths(paths)
     if artifacts:
         workspace, inventory = _organisation(artifacts)
@@ -117,12 +122,14 @@ def prepare(
         workspace, inventory = load_workspace(paths, source_format, load)
     errors = list(inventory.errors)
     warnings = list(inventory.warnings)
+    parsed = Answers(default_directory(workspace.root) if load.cache and not artifacts else None, workspace.root, POLICY)
     try:
-        policy: Policy | None = resolve_policy(policy_path, workspace)
+        policy: Policy | None = resolve_policy(policy_path, workspace, parsed)
     except PolicyError as exc:
         message = f"{exc.key}: {exc.message}" if exc.key else exc.message
         errors.append(Diagnostic(exc.path, exc.line, message))
         policy = None
+    parsed.save()
     wanted = _references.specs(policy or Policy(), references)
     if not wanted:
         return Prepared(workspace, inventory, policy, errors, warnings)

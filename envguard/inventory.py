@@ -55,7 +55,7 @@ def load_workspace(
     """Discovery and loading as every command does them: the cache at the workspace root."""
     from envguard.cache import default_directory
 
-    workspace = discover(paths, source_format, allow_outside_root=load.allow_outside_root)
+    workspace = discover(paths, source_format, allow_outside_root=load.allow_outside_root, cache=load.cache)
     cache = default_directory(workspace.root) if load.cache else None
     return workspace, build_inventory(workspace, load.progress, cache=cache, jobs=load.jobs)
 

@@ -50,7 +50,7 @@ import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol, TypeVar, cast, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast, get_args
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
@@ -59,6 +59,9 @@ from envguard.errors import EnvguardError, one_line
 from envguard.locate import Located, LocateError, locate, reference_kind
 from envguard.model import NormalizedName, Waiver, normalize
 from envguard.rules.catalog import RULES
+
+if TYPE_CHECKING:
+    from envguard.answers import Answers
 
 SCHEMA_VERSION: Final = 1
 
@@ -189,27 +192,30 @@ class Policy:
 # --------------------------------------------------------------------------- public API
 
 
-def load_policy(path: Path, *, shown: str | None = None, within: Path | None = None) -> Policy:
+def load_policy(
+    path: Path, *, shown: str | None = None, within: Path | None = None, answers: Answers | None = None
+) -> Policy:
     """Load a policy file, or a directory whose *.yaml/*.yml files merge in name order.
 
     `shown` is how `path` appears in messages and `Policy.files`; files reached through
     `extends` are shown relative to it. With `within` (the workspace root), an `extends` that
     leaves that directory is refused: a repository's policy must not pull in files from
-    elsewhere on the machine unless the user allows it.
+    elsewhere on the machine unless the user allows it. With `answers` (`envguard.answers`),
+    a file whose bytes were parsed before is not parsed again.
     """
     display = shown if shown is not None else path.as_posix()
     kind = _kind(path)
     if kind == "dir":
-        layers = _directory_layers(path, display, within)
+        layers = _directory_layers(path, display, within, answers)
     elif kind is not None:  # a pipe is fine here: `--policy <(generate-policy)`
-        layers = _file_layers(Located(path, display, os.path.realpath(path)), (), within)
+        layers = _file_layers(Located(path, display, os.path.realpath(path)), (), within, answers)
     else:
         raise PolicyError(display, None, "", "policy file not found")
     return _fold(layers)
 
 
 def load_policy_reference(
-    written: str, base: Path, *, shown: str | None = None, within: Path | None = None
+    written: str, base: Path, *, shown: str | None = None, within: Path | None = None, answers: Answers | None = None
 ) -> Policy:
     """Load the policy `written` names: a path relative to `base` (as `load_policy`, shown as
     `shown` or as written), `package:NAME[/PATH]` or `https://...#sha256=HEX`.
@@ -218,12 +224,12 @@ def load_policy_reference(
     it is not in the repository anyway.
     """
     if reference_kind(written) == "path":
-        return load_policy(base / written, shown=written if shown is None else shown, within=within)
+        return load_policy(base / written, shown=written if shown is None else shown, within=within, answers=answers)
     try:
         located = locate(written, base)
     except LocateError as exc:
         raise PolicyError(written.partition("#")[0], None, "", exc.message) from None
-    return _fold(_file_layers(located, (), None))
+    return _fold(_file_layers(located, (), None, answers))
 
 
 def _kind(path: Path) -> Literal["file", "dir", "other"] | None:
@@ -462,7 +468,9 @@ class _Layer:
     extends: tuple[str, int] | None  # the target as written, and the line of `extends`
 
 
-def _directory_layers(path: Path, display: str, within: Path | None) -> list[tuple[str, Policy]]:
+def _directory_layers(
+    path: Path, display: str, within: Path | None, answers: Answers | None
+) -> list[tuple[str, Policy]]:
     try:
         # Dot-files are editor backups and lock files, never policy fragments.
         names = sorted(
@@ -477,16 +485,17 @@ def _directory_layers(path: Path, display: str, within: Path | None) -> list[tup
     layers: list[tuple[str, Policy]] = []
     for name in names:
         file = path / name
-        layers.extend(_file_layers(Located(file, posixpath.join(display, name), os.path.realpath(file)), (), within))
+        located = Located(file, posixpath.join(display, name), os.path.realpath(file))
+        layers.extend(_file_layers(located, (), within, answers))
     return layers
 
 
 def _file_layers(
-    source: Located, trail: tuple[tuple[str, str], ...], within: Path | None
+    source: Located, trail: tuple[tuple[str, str], ...], within: Path | None, answers: Answers | None
 ) -> list[tuple[str, Policy]]:
     """The layers of one file, its bases first; `trail` is the extends chain that led here."""
     display = source.shown
-    layer = _parse_layer(_read(source.path, display), display)
+    layer = _parsed_layer(_read(source.path, display), display, answers)
     if layer.policy.references:
         resolved = {name: _resolve_reference(source, spec, within) for name, spec in layer.policy.references.items()}
         layer = _Layer(dataclasses.replace(layer.policy, references=resolved), layer.extends)
@@ -501,7 +510,22 @@ def _file_layers(
             raise PolicyError(display, line, "extends", f"extends cycle: {chain}")
     if len(trail) >= MAX_EXTENDS:
         raise PolicyError(display, line, "extends", f"extends chain longer than {MAX_EXTENDS} files")
-    return [*_file_layers(target, trail, within), (source.identity, layer.policy)]
+    return [*_file_layers(target, trail, within, answers), (source.identity, layer.policy)]
+
+
+def _parsed_layer(data: bytes, display: str, answers: Answers | None) -> _Layer:
+    """`_parse_layer`, or with `answers` what it gave for the same bytes and display before (as
+    data: the built-in policy's JSON form, which `tests/test_policy.py` holds equal to the parse)."""
+    if answers is None:
+        return _parse_layer(data, display)
+
+    def parse() -> dict[str, Any]:
+        layer = _parse_layer(data, display)
+        return {"policy": _policy_to_json(layer.policy), "extends": layer.extends}
+
+    kept = answers.of_bytes(("policy-layer", display), data, parse)
+    extends = kept["extends"]
+    return _Layer(_policy_from_json(kept["policy"]), None if extends is None else (extends[0], extends[1]))
 
 
 def _extends_target(source: Located, written: str, line: int, within: Path | None) -> Located:

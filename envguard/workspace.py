@@ -5,15 +5,19 @@ from __future__ import annotations
 import collections
 import dataclasses
 import fnmatch
+import functools
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envguard._record import record
 from envguard.errors import SourceError, UsageError
 from envguard.model import Diagnostic, Source
 from envguard.declared import detect as declared_detect
 from envguard.sources import detect
+
+if TYPE_CHECKING:
+    from envguard.answers import Answers
 
 # Directories that never hold a service's own dependency records.
 _SKIPPED_DIRS = frozenset(
@@ -112,8 +116,17 @@ def _parse_config(data: Any, shown: str, text: str) -> Config:
     return Config(services=dict(services), exclude=tuple(exclude), path=shown, raw=dict(data))
 
 
-def discover(paths: list[Path], source_format: str | None = None, *, allow_outside_root: bool = False) -> Workspace:
-    """Services for the given paths; a directory is a workspace, a file is one service."""
+def discover(
+    paths: list[Path], source_format: str | None = None, *, allow_outside_root: bool = False, cache: bool = False
+) -> Workspace:
+    """Services for the given paths; a directory is a workspace, a file is one service.
+
+    With `cache`, what discovery reads files for (a text file's format, a uv workspace's members)
+    is kept in the workspace's cache directory while those files keep their content
+    (`envguard.answers`).
+    """
+    from envguard.answers import DISCOVERY, Answers
+
     if not paths:
         paths = [Path.cwd()]
     missing = [p for p in paths if not p.exists()]
@@ -122,6 +135,12 @@ def discover(paths: list[Path], source_format: str | None = None, *, allow_outsi
     if source_format is not None and source_format not in detect.LOADERS:
         raise UsageError(f"unknown --source-format {source_format!r}; choose from {', '.join(sorted(detect.LOADERS))}")
     root = _root_of(paths)
+    if cache:
+        from envguard.cache import default_directory
+
+        answers = Answers(default_directory(root), root, DISCOVERY)
+    else:
+        answers = Answers(None, root, DISCOVERY)
     config = Config(services={}, exclude=())
     errors: list[Diagnostic] = []
     if any(p.is_dir() for p in paths):
@@ -133,7 +152,7 @@ def discover(paths: list[Path], source_format: str | None = None, *, allow_outsi
     shared: tuple[Source, ...] = ()
     for path in paths:
         if path.is_dir():
-            specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors))
+            specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors, answers))
             if source_format is None and not shared:
                 shared = _shared_sources(root)
         else:
@@ -143,9 +162,10 @@ def discover(paths: list[Path], source_format: str | None = None, *, allow_outsi
             if declaring is not None:
                 specs.append(_Found(resolved.parent, None, [], [], [Source(shown, declaring)]))
                 continue
-            fmt = _format_of(str(resolved), detect.format_for_name(resolved.name), shown, source_format, errors)
+            fmt = _format_of(str(resolved), detect.format_for_name(resolved.name), shown, source_format, errors, answers)
             if fmt is not None:
                 specs.append(_Found(resolved.parent, None, [Source(shown, fmt)], [], []))
+    answers.save()
     services = _name_services(specs, root)
     if allow_outside_root:
         services = tuple(dataclasses.replace(spec, allow_outside_root=True) for spec in services)
@@ -214,7 +234,7 @@ _LOCKS = frozenset({"uv", "poetry", "pdm", "pipfile", "pylock"})
 
 
 def _discover_directory(
-    top: Path, root: Path, config: Config, source_format: str | None, errors: list[Diagnostic]
+    top: Path, root: Path, config: Config, source_format: str | None, errors: list[Diagnostic], answers: Answers
 ) -> list[_Found]:
     found: list[_Found] = []
     kinds: _NameKinds = {}
@@ -226,17 +246,17 @@ def _discover_directory(
                 continue
             listing = _scan_or_error(str(directory))
             shown = relative(directory, root)
-            chosen, ignored, declared = _choose_sources(listing, str(directory), shown, source_format, kinds, errors)
+            chosen, ignored, declared = _choose_sources(listing, str(directory), shown, source_format, kinds, errors, answers)
             found.append(_Found(directory, Source(name, "named"), chosen, ignored, declared))
         return found
     for shown, path, listing in _walk(str(top), relative(top, root), config.exclude):
-        chosen, ignored, declared = _choose_sources(listing, path, shown, source_format, kinds, errors)
+        chosen, ignored, declared = _choose_sources(listing, path, shown, source_format, kinds, errors, answers)
         if chosen or declared:
             found.append(_Found(Path(path), None, chosen, ignored, declared))
-    return _fold_uv_members(found)
+    return _fold_uv_members(found, root, answers)
 
 
-def _fold_uv_members(found: list[_Found]) -> list[_Found]:
+def _fold_uv_members(found: list[_Found], root: Path, answers: Answers) -> list[_Found]:
     """Members of a uv workspace join the service of the workspace's uv.lock.
 
     A member's pyproject.toml declares dependencies, which alone would make its directory a
@@ -246,7 +266,10 @@ def _fold_uv_members(found: list[_Found]) -> list[_Found]:
     roots = {f.directory: f for f in found if any(source.format == "uv" for source in f.chosen)}
     if not roots or all(f.chosen for f in found):  # no directory that only declares: nothing to fold
         return found
-    globs = {directory: _uv_member_globs(directory) for directory in roots}
+    globs = {
+        directory: answers.of_file(("uv-workspace", relative(directory, root)), functools.partial(_uv_member_globs, directory))
+        for directory in roots
+    }
     folded: dict[Path, list[Source]] = {}
     kept: list[_Found] = []
     for item in found:
@@ -268,10 +291,18 @@ def _uv_member_globs(directory: Path) -> tuple[tuple[str, ...], tuple[str, ...]]
 
     Unreadable or malformed files fold nothing here; the pyproject reader reports them.
     """
+    from envguard.sources import _text
     from envguard.sources._toml import parse_toml
 
+    path = directory / "pyproject.toml"
     try:
-        text = (directory / "pyproject.toml").read_text(encoding="utf-8")
+        # Path.read_text(encoding="utf-8")'s text (no size limit, a byte-order mark kept, universal
+        # newlines), the bytes told to the observer: envguard.answers keeps the result by them.
+        status = path.stat()
+        raw = path.read_bytes()
+        if _text.observer is not None:
+            _text.observer(path, status, raw)
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
         data = parse_toml(text, "pyproject.toml")
     except (OSError, UnicodeDecodeError, SourceError):
         return (), ()
@@ -394,6 +425,7 @@ def _choose_sources(
     source_format: str | None,
     kinds: _NameKinds,
     errors: list[Diagnostic],
+    answers: Answers,
 ) -> tuple[list[Source], list[Source], list[Source]]:
     """The records read for a service directory, the weaker ones present but not read, and the
     files that declare installs."""
@@ -416,7 +448,7 @@ def _choose_sources(
         if source_format is not None and not (discoverable or name.endswith(".txt")):
             continue
         file_shown = _child(shown, name)
-        fmt = _format_of(os.path.join(directory, name), by_name, file_shown, source_format, errors)
+        fmt = _format_of(os.path.join(directory, name), by_name, file_shown, source_format, errors, answers)
         if fmt is not None:
             candidates.append((_rank(fmt), Source(file_shown, fmt)))
     if not candidates:
@@ -454,7 +486,7 @@ def _rank(fmt: str) -> int:
 
 
 def _format_of(
-    file: str, by_name: str | None, shown: str, source_format: str | None, errors: list[Diagnostic]
+    file: str, by_name: str | None, shown: str, source_format: str | None, errors: list[Diagnostic], answers: Answers
 ) -> str | None:
     """`by_name` is detect.format_for_name of the file's name."""
     if source_format is not None:
@@ -464,9 +496,14 @@ def _format_of(
     from envguard.sources._text import read_text
 
     path = Path(file)
+
+    def by_content() -> str:
+        return detect.detect(path, read_text(path, shown), shown)
+
     try:
-        text = None if path.suffix.lower() == ".in" else read_text(path, shown)
-        return detect.detect(path, text, shown)
+        if path.suffix.lower() == ".in":
+            return detect.detect(path, None, shown)
+        return answers.of_file(("format", shown), by_content)
     except SourceError as exc:
         errors.append(Diagnostic(exc.path, exc.line, exc.message))
         return None
