@@ -514,9 +514,15 @@ def with_shared(service: Service, shared: Service, declarations: list[Declaratio
     fingerprint = None
     if shared.fingerprint is not None and (service.fingerprint is not None or service.name == SHARED):
         fingerprint = digest((service.fingerprint or b"") + shared.fingerprint)
+
+    def merged() -> tuple[Declaration, ...]:
+        return tuple(sorted({*service.declarations, *declarations}, key=declaration_key))
+
+    # Deferred: a warm check reads the declarations of the few services it assesses again, and
+    # making those of every service a workflow installs into took 15 ms of 500 services' run.
     return service.evolved(
+        {"declarations": merged},
         declared_sources=tuple(sorted((*service.declared_sources, *sources), key=lambda s: s.path)),
-        declarations=tuple(sorted({*service.declarations, *declarations}, key=declaration_key)),
         fingerprint=fingerprint,
     )
 

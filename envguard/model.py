@@ -302,13 +302,18 @@ class Service:
         object.__setattr__(service, "__dict__", {**fields, "_deferred": dict(makers)})
         return service
 
-    def evolved(self, **changes: object) -> Service:
-        """`dataclasses.replace`, but fields that are still deferred (and not changed) stay so."""
+    def evolved(self, later: dict[str, Callable[[], tuple[Any, ...]]] | None = None, **changes: object) -> Service:
+        """`dataclasses.replace`, but fields that are still deferred (and not changed) stay so, and
+        `later` ones are made by their maker when first read, as those of `deferred`."""
+        later = later or {}
         fields = dict(self.__dict__)
         makers = {name: make for name, make in fields.pop("_deferred", {}).items() if name not in changes}
+        makers.update(later)
         if not makers:
             return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
         fields.update(changes)
+        for name in later:
+            fields.pop(name, None)  # made already: read through the maker again
         return Service.deferred(fields, makers)
 
     if not TYPE_CHECKING:  # mypy would take every misspelt attribute for this one
