@@ -38,10 +38,11 @@ import difflib
 import posixpath
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.errors import SourceError, UsageError
 from envguard.markers import Target, applies
 from envguard.model import Declaration, Diagnostic, NormalizedName, Package, Source
@@ -57,7 +58,7 @@ ONLY_B = "only-b"
 CHANGE_KINDS: tuple[str, ...] = (ONLY_A, ONLY_B, "major", "minor", "patch", "pre", "post", "dev", "local", "other")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Side:
     """One side of a diff: what was named, the files read, and every package they record."""
 
@@ -74,7 +75,7 @@ class Side:
         return tuple(sorted({d.environment for d in self.declarations}))
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Pin:
     """A version one side records for a package; `kind` only for entries without a version."""
 
@@ -86,7 +87,7 @@ class Pin:
         return self.version if self.version is not None else f"(no version, {self.kind})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     package: NormalizedName
     a: tuple[Pin, ...]  # empty for only-b; sorted with versions.sort_key
@@ -102,7 +103,7 @@ class Change:
         return _versions(self.b)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeclaredChange:
     """A package the two sides declare differently: each side's requirements, as written canonically."""
 
@@ -111,7 +112,7 @@ class DeclaredChange:
     b: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiffOptions:
     target: Target = field(default_factory=Target)
     # Normalised selector patterns ("!" negates); empty keeps every package.
@@ -120,7 +121,7 @@ class DiffOptions:
     policy: Policy | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiffResult:
     a: Side
     b: Side

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from packaging.version import InvalidVersion, Version
 
+from envguard._record import record
 from envguard.model import Kind, Package, Service, normalize
 from envguard.pytest_config import PytestConfig
 
@@ -29,7 +29,7 @@ How = Literal["name", "knowledge-base", "policy", "config", "conftest", "disable
 _PREFIX = "pytest-"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PluginUse:
     package: Package | None  # the record of the distribution, when the service has one
     name: str  # normalised distribution name; the name as written when it maps to none
@@ -161,7 +161,7 @@ def _resolve(name: str, present: dict[str, list[Package]]) -> str | None:
 # Knowledge base (envguard/data/pytest_plugins.json)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     entry_point: str
     module: str
@@ -169,7 +169,7 @@ class _Entry:
     until: Version | None  # exclusive
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _KnowledgeBase:
     non_plugins: frozenset[str]
     providers: dict[str, tuple[_Entry, ...]]

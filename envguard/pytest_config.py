@@ -19,17 +19,17 @@ import json
 import re
 import shlex
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import Diagnostic
 from envguard.sources._text import read_text
 from envguard.sources._toml import parse_toml
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PluginArg:
     """One `-p NAME` / `-pNAME` / `-p no:NAME` from addopts; NAME is an entry-point or module name."""
 
@@ -43,7 +43,7 @@ class PluginArg:
         return f"-p no:{self.name}" if self.disabled else f"-p {self.name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RequiredPlugin:
     """One `required_plugins` entry."""
 
@@ -56,7 +56,7 @@ class RequiredPlugin:
     line: int | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConftestPlugin:
     """One entry of `pytest_plugins` in the root conftest.py (a module or, from pytest 9.2, an entry-point name)."""
 
@@ -65,7 +65,7 @@ class ConftestPlugin:
     line: int | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PytestConfig:
     path: str | None = None  # the config file pytest would select; None if there is none
     section: str | None = None  # e.g. "[tool.pytest.ini_options]"; None for a section-less pytest.ini
@@ -80,7 +80,7 @@ class PytestConfig:
 _Token = tuple[str, int | None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Found:
     section: str | None
     addopts: tuple[_Token, ...] = ()

@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import Kind, Loaded, Service, Source, normalize
 from envguard.sources.environment import VOLATILE_MARKERS, Distribution, Environment, Interpreter
@@ -52,7 +52,7 @@ FORMAT = "snapshot"
 _KINDS = {kind.value: kind for kind in Kind if kind is not Kind.LOCAL_PROJECT}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Snapshot:
     path: str  # the file, as shown in messages and locations
     environment: Environment  # distributions carry the snapshot path and the line of their entry

@@ -46,16 +46,18 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from envguard._record import record
+
 VerdictKind = Literal["within", "partly", "outside"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     kind: VerdictKind
     # A version the declared specifier admits and the approved range does not ("partly",
@@ -169,7 +171,7 @@ def _admits(
 # --------------------------------------------------------------------------- cuts and spans
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class _Cut:
     """A place between two versions; compared by `key` alone.
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.check import CheckResult, finding_key, resolve_policy, sorted_diagnostics
 from envguard.errors import SourceError, UsageError
 from envguard.inventory import load_service
@@ -30,7 +30,7 @@ from envguard.sources.environment import Environment
 from envguard.workspace import ServiceSpec, Workspace, discover
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VerifyRequest:
     lock: Path | None = None  # a lock file; or
     service: str | None = None  # a service of the workspace at `root`

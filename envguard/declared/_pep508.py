@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import Declaration, Kind, NormalizedName, normalize
 
@@ -22,7 +22,7 @@ _AFTER_NAME = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*(?
 _SPACE = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Parsed:
     """What a requirement string says, independent of where it is written."""
 

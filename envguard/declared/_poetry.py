@@ -30,6 +30,7 @@ from typing import Any
 from packaging.markers import InvalidMarker
 from packaging.version import VERSION_PATTERN, InvalidVersion, Version
 
+from envguard._record import record
 from envguard.model import Kind, normalize
 
 _FLAGS = re.VERBOSE | re.IGNORECASE
@@ -45,7 +46,7 @@ _AND = re.compile(r"(?<!^)(?<![\^~=>< ,]) *(?<!-)[, ](?!-) *(?!,|$)")
 Clause = tuple[str, str]  # (PEP 440 operator, version text): ("==", "1.2.*") for a wildcard
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Converted:
     version: str | None  # an exact pin
     specifier: str | None  # otherwise the PEP 440 specifier; None admits every version
@@ -349,7 +350,7 @@ def platform_marker(constraint: str) -> str | None:
 # ---------------------------------------------------------------------------- dependency tables
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dependency:
     """One Poetry dependency entry (`name = "^1"` or `name = {version = ..., ...}`), as PEP 440/508."""
 

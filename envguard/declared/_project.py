@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from envguard._record import record
 from envguard.declared import _pep508
 from envguard.declared._tomlpos import Path as KeyPath
 from envguard.declared._tomlpos import Positions
@@ -29,7 +30,7 @@ from envguard.errors import SourceError
 from envguard.model import Declaration, Diagnostic, Kind, NormalizedName, normalize
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     """A requirement string as written, and where."""
 
@@ -88,7 +89,7 @@ class Project:
     groups: Groups | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """The environment declarations go to."""
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby, product
 
+from envguard._record import record
 from envguard.errors import SourceError
 
 # (text, 1-based line of the file) for each line of a value.
@@ -232,7 +233,7 @@ def env_factors(name: str) -> frozenset[str]:
         return frozenset(name.split("-"))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Condition:
     """The factor condition in front of a value line (`py311,cov-!win32: dep`)."""
 
@@ -346,7 +347,7 @@ MAX_DEPTH = 100
 _ESCAPABLE = frozenset(":{}[]")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Expression:
     """One `{...}` (or `[]`): its `:`-separated arguments, each a sequence of text and expressions."""
 
@@ -404,7 +405,7 @@ def _parse(text: str, position: int, *, inside: bool) -> tuple[list[list[str | E
     return args, position
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Raw:
     """A referenced value to be substituted in turn; `key` names it in cycle messages."""
 

@@ -52,6 +52,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from envguard._record import record
 from envguard.declared import install
 from envguard.declared.install import Context, root_of
 from envguard.declared.shell import Word, commands
@@ -103,7 +104,7 @@ _STANDARD_FRONTEND = re.compile(r"^(?:(?:docker\.io/)?docker/)?dockerfile(?:-ups
 # ----------------------------------------------------------------------------- the parser
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Heredoc:
     name: str
     fd: int
@@ -113,7 +114,7 @@ class _Heredoc:
     end: str  # the terminator line as written
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Instruction:
     keyword: str  # lower case
     flags: tuple[str, ...]  # `--name=value` words before the arguments, quotes removed
@@ -126,7 +127,7 @@ class _Instruction:
     heredocs: tuple[_Heredoc, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Parsed:
     escape: str
     syntax: str | None
@@ -568,7 +569,7 @@ def _docker_words(text: str, escape: str) -> list[str]:
 # ----------------------------------------------------------------------------- stages and files
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     """An image path and where its files come from: the build context, an earlier stage, or elsewhere."""
 

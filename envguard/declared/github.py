@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from envguard._record import record
 from envguard.declared import _yaml
 from envguard.declared.install import Context, root_of, script
 from envguard.errors import SourceError
@@ -338,14 +339,14 @@ def _partial(value: object, pattern: object) -> bool:
 # ----------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Action:
     shown: str
     steps: tuple[_yaml.Map, ...]
     defaults: dict[str, _yaml.Scalar | None]  # input id (lower-cased) -> its default
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Run:
     """One `run:` step as it runs in one matrix combination."""
 
@@ -371,7 +372,7 @@ class _Run:
         return (self.shown, self.text, self.first_line, self.shell, self.workdir, static, self.unknown)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Job:
     shown: str
     job_id: str

@@ -50,9 +50,9 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.declared import _yaml
 from envguard.declared.install import Context, root_of, script
 from envguard.errors import SourceError
@@ -224,7 +224,7 @@ def _jobs(config: _yaml.Map) -> Iterator[tuple[str, _yaml.Map]]:
         yield name, node
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Item:
     """One command of a script: its text, and where it is written."""
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.declared.shell import Command, Word, commands
 from envguard.errors import SourceError
 from envguard.model import Declaration, Diagnostic, Kind, Loaded, Package
@@ -44,7 +45,7 @@ __all__ = ["Context", "arguments", "find_install", "requirement_lines", "root_of
 Locate = Callable[[str, "str | None"], "str | None"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Context:
     """Where an install command stands, as the reader that found it knows."""
 
@@ -230,7 +231,7 @@ _REQUIREMENT, _CONSTRAINT, _EDITABLE, _HASHES, _DRY_RUN, _NEEDS_PROJECT = (
 _INDEX, _EXTRA_INDEX, _NO_INDEX = "index", "extra-index", "no-index"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Option:
     name: str  # the long spelling
     takes_value: bool

@@ -44,6 +44,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.declared import _yaml
 from envguard.errors import SourceError
 from envguard.model import Declaration, Diagnostic, Loaded
@@ -101,7 +102,7 @@ def _hooks(text: str, shown: str) -> list[_Hook]:
 # ----------------------------------------------------------------------------- hooks
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Hook:
     repo: str
     id: str

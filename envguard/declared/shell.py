@@ -24,17 +24,19 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from envguard._record import record
+
 __all__ = ["Command", "Word", "commands"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Word:
     text: str
     line: int  # where the word starts (1-based, in the file that holds the script)
     dynamic: bool = False  # holds an expansion that cannot be resolved statically
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Command:
     """One simple command: its words after prefixes (`sudo`, `env`, assignments), and its context."""
 

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envguard._record import record
 from envguard.declared import _tox_ini as ini
 from envguard.declared._tomlpos import positions
 from envguard.declared._tox_ini import Expander, Lines, Lookup, Raw
@@ -83,7 +84,7 @@ _Key = tuple["str | int", ...]  # a key path of a TOML document (array elements 
 _INSTALL_VARIABLES = ("PIP_", "UV_")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Environment:
     """One concrete tox environment, as far as installs go."""
 

@@ -9,10 +9,10 @@ finding of its rules is left for its service and package, else 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from envguard._record import record
 from envguard.check import CheckResult, run_check
 from envguard.errors import UsageError
 from envguard.fix.model import Outcome, Plan
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from envguard.fix.runner import Progress, RunCommand
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FixOptions:
     paths: tuple[Path, ...]
     policy: str | None = None
@@ -39,7 +39,7 @@ class FixOptions:
     load: LoadOptions = LoadOptions()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FixResult:
     before: CheckResult
     plan: Plan

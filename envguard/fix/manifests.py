@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.fix import pyproject
 from envguard.fix.model import Action, Edit
 from envguard.model import Declaration, NormalizedName, Package, Service
@@ -24,7 +24,7 @@ from envguard.versions import satisfies
 PYPROJECT_ORIGINS = frozenset({"project", "dependency-groups", "poetry", "pdm", "uv"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Request:
     """One service's move of one package, as a tool's planner sees it."""
 

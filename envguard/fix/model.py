@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from envguard._record import record
 from envguard.model import NormalizedName
 
 SCHEMA = "envguard.fix/1"
@@ -13,7 +13,7 @@ SCHEMA = "envguard.fix/1"
 TOOLS = ("uv", "poetry", "pdm", "pipenv", "pip-compile", "uv-pip-compile", "edit")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Edit:
     """One line of a file, as it is (`old`) and as the action leaves it (`new`); only a version differs."""
 
@@ -23,7 +23,7 @@ class Edit:
     new: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Action:
     """Move one service's `package` from `versions` to `to`: the edits first, then the command."""
 
@@ -55,7 +55,7 @@ class Action:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Skipped:
     """A finding `envguard fix` does not act on, and why."""
 
@@ -68,13 +68,13 @@ class Skipped:
         return {"service": self.service, "package": self.package, "rule": self.rule, "reason": self.reason}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Plan:
     actions: tuple[Action, ...]  # by service, then package
     skipped: tuple[Skipped, ...]  # by service, package, rule
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     """What applying one action did, and what the check found afterwards."""
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from envguard._record import record
 from envguard.errors import one_line
 from envguard.fix import edit, pdm, pip_compile, pipenv, poetry, pyproject, requirements, uv
 from envguard.fix.manifests import Request, Skip, read
@@ -43,7 +43,7 @@ _NEVER_REMOVED = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Wanted:
     """A finding's wish for one service's package."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 
+from envguard._record import record
 from envguard.fix.lines import line_text
 from envguard.fix.model import Edit
 from envguard.model import NormalizedName
@@ -20,7 +20,7 @@ _HEADER_LINES = 12
 _HASH = re.compile(rb"(^|\s)--hash[= ]", re.M)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Header:
     """What a compiled requirements file says compiled it."""
 

@@ -10,15 +10,15 @@ else (a marker, a constraint style envguard does not read) names no line.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from envguard._record import record
 from envguard.model import NormalizedName
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Direct:
     """A direct requirement read from a manifest."""
 

@@ -33,6 +33,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.version import InvalidVersion, Version
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.freshness import _markers
 from envguard.freshness._markers import Bound
@@ -54,7 +55,7 @@ class _Undecided(Exception):
     """uv would need what envguard does not do or cannot see: the check says nothing."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Req:
     """A requirement as uv compares it, with where it was read for messages."""
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import (
     Declaration,
@@ -43,7 +43,7 @@ _SCHEMA_PREFIX: Final = "envguard.inventory/"
 _KINDS: Final[dict[str, Kind]] = {kind.value: kind for kind in Kind}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Artifact:
     """One artifact's services, with paths and names as its repository wrote them."""
 

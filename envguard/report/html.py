@@ -28,10 +28,10 @@ import base64
 import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from envguard._record import record
 from envguard import __version__
 
 if TYPE_CHECKING:
@@ -459,7 +459,7 @@ def _findings(findings: Sequence[Mapping[str, Any]]) -> list[str]:
     return _section("findings", "Findings", content, note)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Shown:
     """How much of a finding's message (characters), hint and lists (lines) the page shows."""
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 
+from envguard._record import record
 from envguard.model import MAIN, Finding, Kind, Location, NormalizedName, Package, Severity, normalize
 from envguard.plugins import How, PluginUse
 from envguard.rules._common import finding, locations, shown_version
@@ -21,7 +21,7 @@ DEFAULT_IGNORED: frozenset[str] = frozenset({"pip", "setuptools", "wheel"})
 _EXTRA_PREFIX = "extra:"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selection:
     """Which locked groups the environment should hold: "main" always, plus `groups`, or all.
 
@@ -65,7 +65,7 @@ def _group_name(name: str) -> str:
     return normalize(name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Project:
     """The project the lock belongs to: installed (usually editable), never a lock entry of its own."""
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Document:
     """A parsed JSON file with what its loader needs to place entries on lines."""
 

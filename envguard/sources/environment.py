@@ -18,10 +18,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import EnvguardError, SourceError
 from envguard.model import Diagnostic, Kind, NormalizedName, Package, normalize
 
@@ -117,7 +117,7 @@ class InterpreterError(EnvguardError):
         return f"{self.python}: {self.message}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Interpreter:
     executable: str
     version: str  # python_full_version, e.g. "3.12.4"
@@ -129,7 +129,7 @@ class Interpreter:
         return dict(self.markers)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Distribution:
     """One installed copy of a distribution; a duplicate installation is two of these."""
 
@@ -155,7 +155,7 @@ class Distribution:
         )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Environment:
     """What one interpreter sees: distributions in `sys.path` order, the first copy wins."""
 

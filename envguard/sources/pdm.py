@@ -17,10 +17,11 @@ at the line of the first.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, Package, normalize
 from envguard.sources import _origin, _text, _toml
@@ -69,14 +70,14 @@ def _normalize_groups(groups: list[str]) -> tuple[str, ...]:
     return tuple(sorted({MAIN if group == "default" else normalize(group) for group in groups}))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Source:
     url: str
     include: tuple[str, ...]
     exclude: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Indexes:
     """The project's `[[tool.pdm.source]]` (PyPI first unless a source named `pypi` replaces it),
     selected per package as pdm selects them: a source with `include_packages` serves only the

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import DEV, MAIN, Kind, Loaded, Package, normalize
 from envguard.sources import _json, _origin
@@ -24,7 +25,7 @@ _PIN = re.compile(
 _REMOTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     package: Package
     # Where the code comes from besides the version (VCS URL and ref, path, file), so that two

@@ -35,6 +35,7 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import MAIN, Diagnostic, Kind, Loaded, LocalProject, Package, normalize
 from envguard.sources import _origin
@@ -97,7 +98,7 @@ _GROUP_BEFORE = re.compile(r"^(?P<group>.+)[-_.]requirements$")
 _LOCK_SUFFIX = re.compile(r"[-_.]lock(ed)?$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Option:
     name: str  # the long spelling, used in messages and to dispatch
     takes_value: bool
@@ -153,7 +154,7 @@ _FILE_OPTIONS = frozenset(o.name for o in _OPTIONS.values() if not o.per_require
 _EDITABLE_OPTIONS = frozenset({"--editable", "--config-settings"})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Line:
     """One logical line: the requirement part and the options pip would parse from the rest."""
 
@@ -218,7 +219,7 @@ def load(path: Path, shown: str, *, allow_outside_root: bool = False) -> Loaded:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Requested:
     """What pip would be asked to install, for the readers of declarations (`envguard.declared`)."""
 
@@ -645,7 +646,7 @@ def _file_group(shown: str) -> str | None:
     return MAIN if word in ("lock", "locked") else normalize(word)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Link:
     """What pip's Link makes of a URL; creating one checks the URL and its #egg= name."""
 

@@ -6,10 +6,10 @@ from the workspace's own projects (see `_groups`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from envguard._record import record
 from envguard.errors import SourceError
 from envguard.model import MAIN, Kind, Loaded, NormalizedName, Package, extra_group, normalize
 from envguard.sources import _origin, _text, _toml
@@ -28,7 +28,7 @@ _SOURCE_KINDS: dict[str, Kind] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Ref:
     """One `{ name = ..., version = ..., source = ..., marker = ..., extra = [...] }` edge."""
 
@@ -39,7 +39,7 @@ class _Ref:
     extras: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     name: NormalizedName
     version: str | None
