@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from envguard import answers as answers_module
+from envguard import cache as cache_module
 from envguard import policy as policy_module
 from envguard.answers import Answers
 from envguard.cache import default_directory
@@ -143,14 +144,31 @@ def test_an_answer_that_does_not_depend_on_the_file_is_not_kept(tmp_path: Path) 
         store.of_file(("format", "y.txt"), other)
 
 
-def test_a_file_written_by_another_key_or_damaged_is_not_used(tmp_path: Path) -> None:
+def test_a_damaged_file_is_not_used_and_said_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _monorepo(tmp_path)
     discover([root], cache=True)
     kept = default_directory(root) / "discovery.bin"
     data = bytearray(kept.read_bytes())
     data[-1] ^= 1
     kept.write_bytes(bytes(data))
+    capsys.readouterr()
     assert discover([root], cache=True) == discover([root])
+    said = capsys.readouterr().err
+    assert said.startswith(".envguard-cache/discovery.bin: warning: ") and "the cache is rewritten" in said
+    assert discover([root], cache=True) == discover([root])
+    assert capsys.readouterr().err == ""
+
+
+def test_another_users_file_is_not_used_and_not_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _monorepo(tmp_path)
+    discover([root], cache=True)
+    monkeypatch.setattr(cache_module, "_secret", lambda: b"another user's key, 32 bytes ...")
+    detected = _counting(monkeypatch, detect, "detect")
+    capsys.readouterr()
+    assert discover([root], cache=True) == discover([root])
+    assert detected and capsys.readouterr().err == ""
 
 
 def _policy_files() -> list[Path]:
