@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @record(frozen=True)
 class ServicePlugins:
+    """A service's pytest configuration and the plugins it installs, enables or blocks."""
+
     service: Service
     config: PytestConfig
     uses: tuple[PluginUse, ...]

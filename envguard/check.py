@@ -34,6 +34,8 @@ FAIL_ON = ("error", "warning", "never")
 
 @record(frozen=True)
 class CheckResult:
+    """What `envguard check` found, and what it was judged by."""
+
     inventory: Inventory
     policy_files: tuple[str, ...]
     findings: tuple[Finding, ...]
@@ -91,6 +93,8 @@ def resolve_policy(policy_path: str | Path | None, workspace: Workspace, answers
 
 @record(frozen=True)
 class Prepared:
+    """The workspace, its inventory, the policy and the reference environments, read, with their problems."""
+
     workspace: Workspace
     inventory: Inventory
     policy: Policy | None  # None when it could not be read; the reason is in `errors`
@@ -301,6 +305,8 @@ def _shown(path: Path, root: Path) -> str:
 
 @record(frozen=True)
 class Evaluation:
+    """Every rule's findings over a workspace, and the comparisons drift made."""
+
     findings: tuple[Finding, ...]  # waivers applied, in finding_key order
     drift: tuple[PackageDrift, ...]  # per package, in name order
     reads: dict[str, tuple[str, ...]]  # service -> Assessment.reads

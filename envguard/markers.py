@@ -36,6 +36,8 @@ _IN_SET = re.compile(r"""["']([^"']+)["']\s+(?:not\s+)?in\s+(extras|dependency_g
 
 @record(frozen=True)
 class Target:
+    """The environment findings are judged for (--python, --platform, --implementation); all None: any."""
+
     python: str | None = None
     platform: str | None = None
     implementation: str | None = None

@@ -58,6 +58,8 @@ def extra_group(extra: str) -> str:
 # than with inline attribute values (half of a materialised __dict__) and is read several times faster.
 @record(frozen=True, order=True, slots=True)
 class Package:
+    """One locked or installed entry of a record: a distribution, where it comes from, in which groups."""
+
     name: NormalizedName
     version: str | None
     kind: Kind
@@ -263,12 +265,16 @@ class Loaded:
 
 @record(frozen=True)
 class Source:
+    """A file a service is read from, and the format it is read as."""
+
     path: str
     format: str
 
 
 @record(frozen=True)
 class Service:
+    """A directory's records and declarations, normalised: what one deployable unit installs."""
+
     name: str
     path: str
     sources: tuple[Source, ...]
@@ -342,6 +348,8 @@ class Repository:
 
 @record(frozen=True)
 class Inventory:
+    """Every service of a workspace (or an organisation's artifacts), with what could not be read."""
+
     root: str
     services: tuple[Service, ...]
     errors: tuple[Diagnostic, ...] = ()
@@ -357,6 +365,8 @@ class Severity(str, enum.Enum):
 
 @record(frozen=True)
 class Location:
+    """A place a finding points at: a root-relative file and, where known, its line."""
+
     path: str
     line: int | None
 
@@ -377,6 +387,8 @@ class Waiver:
 
 @record(frozen=True)
 class Finding:
+    """What a rule found, in one service (or across services, for drift), with where and what to do."""
+
     rule: str  # stable code, e.g. "EG101"
     name: str  # stable name, e.g. "unapproved-plugin"
     severity: Severity

@@ -464,6 +464,8 @@ def _fold(layers: Sequence[tuple[str, Policy]]) -> Policy:
 
 @record(frozen=True)
 class _Layer:
+    """One policy file as parsed, before the files it extends are merged under it."""
+
     policy: Policy
     extends: tuple[str, int] | None  # the target as written, and the line of `extends`
 
@@ -792,6 +794,8 @@ def _child(path: str, key: str) -> str:
 
 @record(frozen=True)
 class _File:
+    """The policy file being parsed, for its errors."""
+
     display: str
 
     def fail(self, node: _Node | None, key: str, message: str) -> PolicyError:

@@ -30,6 +30,8 @@ _CONFIG_KEYS = frozenset({"services", "exclude", "policy"})
 
 @record(frozen=True)
 class ServiceSpec:
+    """A service as discovery found it: its directory and the files to read, before any is read."""
+
     name: str
     directory: Path
     sources: tuple[Source, ...]
@@ -54,6 +56,8 @@ class Config:
 
 @record(frozen=True)
 class Workspace:
+    """The root, its configuration and the services discovery found under it."""
+
     root: Path
     services: tuple[ServiceSpec, ...]
     config: Config

@@ -12,6 +12,8 @@ from envguard.model import Severity
 
 @record(frozen=True)
 class Rule:
+    """A rule's stable code and name, its default severity, and what `envguard explain` says of it."""
+
     code: str
     name: str
     severity: Severity

@@ -110,6 +110,8 @@ class DriftRow(NamedTuple):
 
 @record(frozen=True)
 class DriftMatrix:
+    """The services (columns) and packages (rows) of the drift findings, with each cell's versions."""
+
     services: tuple[str, ...]
     rows: tuple[DriftRow, ...]
 
@@ -396,6 +398,8 @@ def drift_matrix(inventory: Inventory, policy: Policy, target: Target, findings:
 
 @record(frozen=True)
 class _Requirement:
+    """What the policy requires of one package's versions across services, and which rule says so."""
+
     index: int  # position in policy.drift_rules; -1 for drift.default
     kind: str
     value: str | None
@@ -408,6 +412,8 @@ class _Requirement:
 
 @dataclass
 class _Comparison:
+    """One package compared across the services that hold it, while the comparison is made."""
+
     name: NormalizedName
     requirement: _Requirement
     entries: list[DriftEntry]
