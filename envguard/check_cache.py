@@ -298,6 +298,14 @@ class CheckCache:
         self._packages = packages
         return {name: results[name] for name in sorted(results)}
 
+    def _unchanged(self) -> bool:
+        """Whether this run found just what the file holds (every pre-commit run that changed no
+        input): then writing it again would only cost the run (a tenth of a one-service check)."""
+        if self._file is None or self._fresh or self._writer is not None:
+            return False
+        _, services, packages = self._file.content
+        return self._kept == services and self._packages == packages
+
     def _entries(self, blob: Ref | bytes) -> dict[str, _Packed]:
         """A service's packed drift entries per package, as kept."""
         found = self._load(blob)
@@ -314,6 +322,13 @@ class CheckCache:
 
     def _save(self) -> bool:
         """Write this run's services and packages; any failure leaves the run without a cache."""
+        if self._unchanged():
+            # Touched, not rewritten: the most recently used contexts are the ones kept.
+            try:
+                os.utime(self.path)
+            except OSError:
+                pass
+            return True
         writer = self._writer or SealedWriter(self.directory, self._file, self.name)
 
         def put(blob: Ref | bytes) -> Ref:

@@ -435,6 +435,24 @@ def test_a_forged_check_cache_keeps_json_on_stdout(tmp_path: Path, capsys: pytes
     assert forged.err == warning + expected.err
 
 
+def test_a_run_that_changed_nothing_touches_its_index_instead_of_rewriting_it(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    past = 1_000_000_000  # no file of the workspace was written within the timestamp resolution
+    for path in root.rglob("*"):
+        os.utime(path, (past, past))
+    _same_as_without_cache(root)
+    _check(root, cache=True)  # the inventory cache took the files' status as they are now
+    index, packs = _cache_files(root)
+    os.utime(index, (past, past))
+    before = (index.stat().st_ino, index.read_bytes(), packs)
+    _same_as_without_cache(root)
+    assert (index.stat().st_ino, index.read_bytes(), _cache_files(root)[1]) == before
+    assert index.stat().st_mtime > past  # still the most recently used context
+    _bump_pytest(root)
+    _same_as_without_cache(root)
+    assert _cache_files(root)[0].read_bytes() != before[1]
+
+
 def test_a_warm_run_writes_only_what_changed_and_old_packs_go(tmp_path: Path) -> None:
     root = _workspace(tmp_path)
     _check(root, cache=True)
