@@ -385,14 +385,14 @@ def _evaluate(
     if store is not None:
 
         def compare(name: NormalizedName, members: Sequence[tuple[str, Sequence[DriftEntry]]]) -> PackageDrift:
-            return package_drift(name, members, policy, target, references)
+            return package_drift(name, members, policy, references)
 
         return assessments, store.drift(assessments.keys(), compare)
     entries = []
     for name, assessment in assessments.items():
         assert assessment.drift is not None  # made this run: there is no cache
         entries.append((name, assessment.drift))
-    return assessments, compare_all(entries, policy, target, references)
+    return assessments, compare_all(entries, policy, references)
 
 
 def _pytest_files(directory: Path) -> list[Path]:

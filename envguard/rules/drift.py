@@ -230,12 +230,12 @@ def package_drift(
     name: NormalizedName,
     members: Sequence[tuple[str, Sequence[DriftEntry]]],
     policy: Policy,
-    target: Target,
     references: Mapping[str, Reference] = {},
 ) -> PackageDrift:
     """Compare package `name` across `members`: (service, its entries of the package), by service name.
 
-    `references` are the reference environments snap-to rules may name, by name (viewed for `target`).
+    The entries are those of the run's target already (service_entries); `references` are the
+    reference environments snap-to rules may name, by name, viewed for that target too.
     """
     entries = [entry for _, held in members for entry in held]
     return _package_drift(name, entries, any(len(held) > 1 for _, held in members), policy, references)
@@ -310,7 +310,6 @@ def _package_drift(
 def compare_all(
     entries: Iterable[tuple[str, Mapping[NormalizedName, Sequence[DriftEntry]]]],
     policy: Policy,
-    target: Target,
     references: Mapping[str, Reference] = {},
 ) -> dict[NormalizedName, PackageDrift]:
     """Every package's comparison, from each service's entries (service_entries) in service name order."""
@@ -474,7 +473,7 @@ def _analyse(
 ) -> dict[NormalizedName, PackageDrift]:
     resolver = Resolver(policy)
     services = sorted(inventory.services, key=lambda s: s.name)
-    return compare_all(((s.name, service_entries(s, resolver, target, formats)) for s in services), policy, target)
+    return compare_all(((s.name, service_entries(s, resolver, target, formats)) for s in services), policy)
 
 
 def _cells(comparison: _Comparison) -> tuple[tuple[str, str], ...]:
