@@ -49,7 +49,7 @@ import marshal
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -338,10 +338,23 @@ def recording(root: Path) -> Iterator[Recorder]:
         _text.observer = previous
 
 
-def check_files(root: str, files: tuple[FileRecord, ...]) -> tuple[FileRecord, ...] | None:
-    """The records of `files` as they are now, None when any of them changed."""
+def check_files(
+    root: str, files: tuple[FileRecord, ...], listed: Mapping[str, frozenset[str]] | None = None
+) -> tuple[FileRecord, ...] | None:
+    """The records of `files` as they are now, None when any of them changed.
+
+    `listed` holds the case-folded entry names of directories listed this run, by root-relative
+    POSIX path (Workspace.listed): a file recorded as absent whose name is not among its
+    directory's is still absent, without a stat.
+    """
     checked = []
     for record in files:
+        if record[1] == _ABSENT and listed is not None:
+            directory, name = os.path.split(record[0])
+            names = listed.get(directory.replace(os.sep, "/") or ".")
+            if names is not None and name.casefold() not in names:
+                checked.append(record)
+                continue
         now = _check(root, record)
         if now is None:
             return None

@@ -225,7 +225,8 @@ def run_check(
         from envguard.check_cache import CheckCache, context_key
 
         # The references' packages are part of the context: another runner image, another comparison.
-        store = CheckCache(default_directory(root), root, context_key(prepared.policy, target, environments.loaded))
+        context = context_key(prepared.policy, target, environments.loaded)
+        store = CheckCache(default_directory(root), root, context, prepared.workspace.listed)
     day = today or dt.date.today()
     evaluation = evaluate(inventory, prepared.policy, root, errors, warnings, day, target, store, environments)
     if store is not None:

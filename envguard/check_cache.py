@@ -99,9 +99,12 @@ class Damaged(Exception):
 class CheckCache:
     """The check cache of one workspace and context; `save` writes what this run found."""
 
-    def __init__(self, directory: Path, root: Path, context: bytes) -> None:
+    def __init__(
+        self, directory: Path, root: Path, context: bytes, listed: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
         self.directory = directory
         self.root = root
+        self._listed = listed  # Workspace.listed, for check_files
         self._root = os.fspath(root)
         self._context = context
         self.name = file_name(context)
@@ -197,7 +200,7 @@ class CheckCache:
         kept = self._services.get(service.name)
         if kept is not None and service.fingerprint is not None and kept[0] == key and kept[1] == service.fingerprint:
             try:
-                files = check_files(self._root, kept[2])
+                files = check_files(self._root, kept[2], self._listed)
                 if files is not None:
                     found = _unpack_assessment(kept[3])
                     self._kept[service.name] = (key, service.fingerprint, files, kept[3], kept[4])

@@ -8,6 +8,7 @@ import fnmatch
 import functools
 import os
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envguard._record import record
@@ -66,6 +67,10 @@ class Workspace:
     # The workspace's CI configuration (GitHub workflows and local actions, .gitlab-ci.yml):
     # read once, each install given to the service of the directory it runs in.
     shared: tuple[Source, ...] = ()
+    # The entries of every directory discovery listed, by display path, case-folded: a name not
+    # among them is no file there, without a stat (the check cache asks that of the pytest
+    # configuration files a service does not have, up to eight a service on every run).
+    listed: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict, compare=False)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -154,9 +159,10 @@ def discover(
             errors.append(Diagnostic(exc.path, exc.line, exc.message))
     specs: list[_Found] = []
     shared: tuple[Source, ...] = ()
+    listed: dict[str, frozenset[str]] = {}
     for path in paths:
         if path.is_dir():
-            specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors, answers))
+            specs.extend(_discover_directory(path.resolve(), root, config, source_format, errors, answers, listed))
             if source_format is None and not shared:
                 shared = _shared_sources(root)
         else:
@@ -173,7 +179,7 @@ def discover(
     services = _name_services(specs, root)
     if allow_outside_root:
         services = tuple(dataclasses.replace(spec, allow_outside_root=True) for spec in services)
-    return Workspace(root, services, config, tuple(errors), allow_outside_root, shared)
+    return Workspace(root, services, config, tuple(errors), allow_outside_root, shared, listed)
 
 
 class _Found(NamedTuple):
@@ -238,8 +244,15 @@ _LOCKS = frozenset({"uv", "poetry", "pdm", "pipfile", "pylock"})
 
 
 def _discover_directory(
-    top: Path, root: Path, config: Config, source_format: str | None, errors: list[Diagnostic], answers: Answers
+    top: Path,
+    root: Path,
+    config: Config,
+    source_format: str | None,
+    errors: list[Diagnostic],
+    answers: Answers,
+    listed: dict[str, frozenset[str]],
 ) -> list[_Found]:
+    """The services below `top`; each directory's entries are added to `listed` (Workspace.listed)."""
     found: list[_Found] = []
     kinds: _NameKinds = {}
     if config.services and top == root:
@@ -250,14 +263,22 @@ def _discover_directory(
                 continue
             listing = _scan_or_error(str(directory))
             shown = relative(directory, root)
+            _note(listed, shown, listing)
             chosen, ignored, declared = _choose_sources(listing, str(directory), shown, source_format, kinds, errors, answers)
             found.append(_Found(directory, Source(name, "named"), chosen, ignored, declared))
         return found
     for shown, path, listing in _walk(str(top), relative(top, root), config.exclude):
+        _note(listed, shown, listing)
         chosen, ignored, declared = _choose_sources(listing, path, shown, source_format, kinds, errors, answers)
         if chosen or declared:
             found.append(_Found(Path(path), None, chosen, ignored, declared))
     return _fold_uv_members(found, root, answers)
+
+
+def _note(listed: dict[str, frozenset[str]], shown: str, listing: _Listing | OSError) -> None:
+    if not isinstance(listing, OSError):
+        names = [*listing.files, *(name for name, _ in listing.unreadable), *(e.name for e in listing.subdirectories)]
+        listed[shown] = frozenset(name.casefold() for name in names)
 
 
 def _fold_uv_members(found: list[_Found], root: Path, answers: Answers) -> list[_Found]:

@@ -470,3 +470,22 @@ def test_loads_unpacked_together_share_equal_values(tmp_path: Path) -> None:
                 versions.setdefault(package.version, []).append(package.version)
     repeated = [same for same in versions.values() if len(same) > 1]
     assert repeated and all(all(v is same[0] for v in same) for same in repeated)
+
+
+def test_a_file_still_absent_from_a_listed_directory_needs_no_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "svc").mkdir()
+    (tmp_path / "svc" / "PyTest.ini").write_text("[pytest]\n", encoding="utf-8")
+    case_insensitive = (tmp_path / "svc" / "pytest.ini").is_file()
+    absent = tuple((f"svc/{name}", cache_module._ABSENT, 0, 0, 0, b"", False) for name in ("tox.ini", "pytest.ini"))
+    asked: list[str] = []
+    real = os.path.isfile
+    monkeypatch.setattr(cache_module.os.path, "isfile", lambda path: asked.append(path) or real(path))
+    # PyTest.ini, case-folded as Workspace.listed holds it. tox.ini is not listed: still absent,
+    # nothing asked. pytest.ini matches a listed name but for its case (a case-insensitive file
+    # system finds it): asked of the file system.
+    listed = {"svc": frozenset({"pytest.ini"})}
+    assert cache_module.check_files(str(tmp_path), absent, listed) == (None if case_insensitive else absent)
+    assert asked == [os.path.join(str(tmp_path), "svc/pytest.ini")]
+    asked.clear()
+    cache_module.check_files(str(tmp_path), absent)
+    assert len(asked) == 2  # without listings every absent file is asked about
