@@ -27,8 +27,6 @@ from envguard.errors import SourceError
 
 _T = TypeVar("_T")
 
-_MALFORMED = "the index is malformed under a good seal"
-
 DISCOVERY = "discovery"
 POLICY = "policy"
 
@@ -61,7 +59,7 @@ class Answers:
             self._changed = True  # replaced by this run's answers
             return
         if type(found) is not dict:
-            self._forge(cache.Forged(path, _MALFORMED))
+            self._forge(cache.Forged(path, cache.MALFORMED))
             return
         self._entries = found
 
@@ -90,7 +88,7 @@ class Answers:
             except SourceError:
                 raise
             except Exception:  # noqa: BLE001 - not what was kept: made again, and reported
-                self._forge(cache.Forged(self.directory / f"{self.name}.bin", _MALFORMED))
+                self._forge(cache.Forged(self.directory / f"{self.name}.bin", cache.MALFORMED))
                 del self._entries[key]
         with cache.recording(self.root) as recorder:
             try:
@@ -116,7 +114,7 @@ class Answers:
             try:
                 return cast("_T", _given(entry[1]))
             except Exception:  # noqa: BLE001 - not what was kept: made again, and reported
-                self._forge(cache.Forged(self.directory / f"{self.name}.bin", _MALFORMED))
+                self._forge(cache.Forged(self.directory / f"{self.name}.bin", cache.MALFORMED))
                 del self._entries[full]
         answer = ("value", compute())
         self._entries[full] = (None, answer)

@@ -68,6 +68,8 @@ _MAGIC = b"envguard inventory cache\n"
 _DIGEST_SIZE = 32
 _KEY_ID_SIZE = 16
 _HEADER_SIZE = 16
+# What a cache says of a file that its user's key sealed but that does not hold what was sealed.
+MALFORMED = "the index is malformed under a good seal"
 # A file modified this close to the moment it was read is verified by hash on every lookup.
 _RACY_NS = 2_000_000_000
 
@@ -504,9 +506,9 @@ class SealedFile:
         try:
             content, packs = marshal.loads(sealed[_HEADER_SIZE:])
         except Exception:  # noqa: BLE001 - whatever marshal makes of it, it is not what was sealed
-            raise Forged(path, "the index is malformed under a good seal") from None
+            raise Forged(path, MALFORMED) from None
         if type(packs) is not dict:
-            raise Forged(path, "the index is malformed under a good seal")
+            raise Forged(path, MALFORMED)
         return cls(path, content, packs)
 
     def blob(self, ref: Ref) -> bytes:
@@ -740,7 +742,7 @@ class InventoryCache:
             self._changed = True  # replace it
             return
         if type(self._file.content) is not dict:
-            self._forge(Forged(path, "the index is malformed under a good seal"))
+            self._forge(Forged(path, MALFORMED))
             self._file = None
             return
         self._entries = self._file.content

@@ -41,7 +41,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from envguard import cache
-from envguard.cache import FileRecord, Forged, Ref, SealedFile, SealedWriter, check_files, digest_of, recording
+from envguard.cache import (
+    MALFORMED,
+    FileRecord,
+    Forged,
+    Ref,
+    SealedFile,
+    SealedWriter,
+    check_files,
+    digest_of,
+    recording,
+)
 from envguard.model import Diagnostic, Finding, Location, NormalizedName, Service, Severity
 
 if TYPE_CHECKING:
@@ -51,7 +61,6 @@ if TYPE_CHECKING:
 # A few targets or policies at once (3.10 to 3.13 in one matrix); each file costs a few MB at most.
 MAX_CONTEXTS = 4
 _MAGIC = b"envguard check cache\n"
-_MALFORMED = "the index is malformed under a good seal"
 # Entries that only moved lines are kept beside a package's members blob, up to this many
 # services; then the blob is written anew with them.
 _MAX_PATCHES = 16
@@ -139,13 +148,13 @@ class CheckCache:
             self.discarded = f"{type(exc).__name__}: {exc}"
             return
         if type(found.content) is not tuple or len(found.content) != 3:
-            self._forge(Forged(self.path, _MALFORMED))
+            self._forge(Forged(self.path, MALFORMED))
             return
         context, services, packages = found.content
         if context != self._context:
             return  # another policy, target or envguard: nothing in it applies
         if type(services) is not dict or type(packages) is not dict:
-            self._forge(Forged(self.path, _MALFORMED))
+            self._forge(Forged(self.path, MALFORMED))
             return
         self._file, self._services, self._packages = found, services, packages
 
@@ -183,7 +192,7 @@ class CheckCache:
         except Forged as exc:
             raise Damaged(exc.what, exc.path) from exc
         except Exception as exc:  # noqa: BLE001 - whatever is wrong with it, the file is not used
-            raise Damaged(_MALFORMED) from exc
+            raise Damaged(MALFORMED) from exc
 
     # ----------------------------------------------------------------------- per service
 
@@ -206,7 +215,7 @@ class CheckCache:
                     self._kept[service.name] = (key, service.fingerprint, files, kept[3], kept[4])
                     return found
             except Exception:  # noqa: BLE001 - a malformed entry is made again, and the file rewritten
-                self._forge(Forged(self.path, _MALFORMED))
+                self._forge(Forged(self.path, MALFORMED))
         with recording(self.root) as recorder:
             found = make()
         for path in watched():
@@ -313,7 +322,7 @@ class CheckCache:
         """A service's packed drift entries per package, as kept."""
         found = self._load(blob)
         if type(found) is not dict:
-            raise Damaged(_MALFORMED)
+            raise Damaged(MALFORMED)
         return found
 
     def save(self) -> None:
@@ -460,7 +469,7 @@ def _unpack_entries(service: str, name: NormalizedName, packed: _Packed) -> tupl
         packages = [cache.unpack_package((name, *e[4:])) for e in packed]
         return tuple(DriftEntry(service, e[0], p, e[1], e[2], p.version, e[3]) for e, p in zip(packed, packages))
     except Exception as exc:  # noqa: BLE001 - not what _pack_entries wrote
-        raise Damaged(f"{_MALFORMED} (the entries of {name})") from exc
+        raise Damaged(f"{MALFORMED} (the entries of {name})") from exc
 
 
 def _pack_diagnostic(d: Diagnostic) -> _Packed:
