@@ -545,8 +545,9 @@ class SealedWriter:
     """Writes the blobs of the next index to one new pack as they are made, then the index.
 
     Streaming them to the pack's temporary file keeps a cold run from holding every blob of the
-    cache in memory until the end (12 MB of a 500-service check's peak); when no temporary file
-    can be made (a read-only checkout) they are kept in memory and `write` fails as before.
+    cache in memory until the end (12 MB of a 500-service check's peak). When the temporary file
+    cannot be made or written (a read-only checkout, a full disk) nothing is kept: `write` would
+    fail in the same directory.
     """
 
     def __init__(self, directory: Path, source: SealedFile | None, prefix: str) -> None:
@@ -557,15 +558,14 @@ class SealedWriter:
         self._pack = f"{prefix}-{os.urandom(8).hex()}.pack"
         self._out: Any = None  # the pack's temporary file, opened at the first blob
         self._temporary = ""
-        self._parts: list[bytes] = []  # the blobs, when the temporary file could not be made
-        self._broken = False  # a write to the temporary file failed: nothing may be written
+        self._broken = False  # the temporary file could not be made or written: nothing is written
         self._size = 0
         self._used: dict[str, int] = {}
 
     def add(self, data: bytes, known: bytes | None = None) -> Ref:
         """A new blob; `known` is its digest when it was written before."""
         ref = (self._pack, self._size, len(data), known if known is not None else digest(data))
-        if self._out is None and not self._parts and not self._broken:
+        if self._out is None and not self._broken:
             self._open()
         if self._out is not None:
             try:
@@ -573,8 +573,6 @@ class SealedWriter:
             except OSError:
                 self._broken = True
                 self.discard()
-        elif not self._broken:
-            self._parts.append(data)
         self._size += len(data)
         self._used[self._pack] = self._size
         return ref
@@ -588,7 +586,7 @@ class SealedWriter:
             handle, self._temporary = tempfile.mkstemp(prefix=f".{self._pack}-", dir=self._directory / PACKS)
             self._out = os.fdopen(handle, "wb")
         except OSError:
-            self._out = None
+            self._broken = True
 
     def keep(self, ref: Ref) -> Ref:
         """A blob of the index read this run, carried over to the next one (or one added already)."""
@@ -623,15 +621,13 @@ class SealedWriter:
             return False
         directory = path.parent
         try:
-            prepare_directory(directory)
-            if self._out is not None:
+            if self._out is None:  # no new blob: the directory was not prepared for a pack
+                prepare_directory(directory)
+            else:
                 self._out.close()
                 os.chmod(self._temporary, 0o644)  # mkstemp's 0600 would keep a shared CI cache from others
                 os.replace(self._temporary, directory / PACKS / self._pack)
                 self._out = None
-            elif self._parts:
-                (directory / PACKS).mkdir(exist_ok=True)
-                write_atomically(directory / PACKS / self._pack, self._parts)
             write_atomically(path, [magic, key_id, seal, sealed])
         except OSError:
             self.discard()
