@@ -7,8 +7,8 @@ import dataclasses
 import fnmatch
 import functools
 import os
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envguard._record import record
