@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from dataclasses import dataclass as record
 else:
     import dataclasses
-    from _thread import get_ident
+    import reprlib
     from operator import attrgetter
 
     # Methods this module writes; a class that defines one of its own should be a plain dataclass.
@@ -80,18 +80,10 @@ else:
 
         return __hash__
 
-    _shown_now = set()  # (instance id, thread) being shown: a cycle shows as "..."
-
     def _repr(names):
+        @reprlib.recursive_repr("...")  # an instance already being shown, as dataclasses does
         def __repr__(self):
-            running = id(self), get_ident()
-            if running in _shown_now:
-                return "..."
-            _shown_now.add(running)
-            try:
-                values = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
-            finally:
-                _shown_now.discard(running)
+            values = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
             return f"{self.__class__.__qualname__}({values})"
 
         return __repr__
